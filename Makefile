@@ -1,0 +1,59 @@
+# MuscleMap Study. `make reproduce` runs the whole study; `make test` runs the test suite.
+# Both create .venv on first use (and again whenever pyproject.toml changes), then go on.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+PROFILE ?= cpu
+DATA ?=
+SEED ?= 0
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+DATA_DIR := $(if $(DATA),$(DATA),data/synth-$(PROFILE))
+
+.PHONY: setup data runs results book reproduce test lint format clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@echo ">> setting up $(VENV) (dependencies changed or missing)"
+	@rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (musclemap)" >/dev/null
+	@$(BIN)/python -m pip freeze --exclude-editable > $(VENV)/installed.txt
+	@echo ">> installed $$(wc -l < $(VENV)/installed.txt) packages into $(VENV) ($$(du -sh $(VENV) | cut -f1)); list in $(VENV)/installed.txt"
+	@touch $@
+
+setup: $(STAMP)  ## create or refresh .venv
+
+data: setup  ## generate MuscleMap-Synth for PROFILE (or check DATA)
+	$(BIN)/musclemap data --profile $(PROFILE) $(if $(DATA),--data $(DATA),)
+
+runs: data  ## train and evaluate every experiment of PROFILE
+	$(BIN)/musclemap run-all --profile $(PROFILE) $(if $(DATA),--data $(DATA),)
+
+results: setup  ## rebuild results/PROFILE/summary.csv from the run folders
+	$(BIN)/musclemap summary --profile $(PROFILE)
+
+book: setup  ## render the book from results/ (no training)
+	$(BIN)/jupyter-book build book -n -W --keep-going
+
+reproduce: setup  ## the whole study: data -> runs -> results -> book
+	$(BIN)/musclemap reproduce --profile $(PROFILE) $(if $(DATA),--data $(DATA),)
+
+test: setup  ## the test suite (CPU, includes the smoke study)
+	$(BIN)/python -m pytest
+
+lint: setup  ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:  ## build outputs only; committed results are never touched
+	rm -rf book/_build book/runs .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

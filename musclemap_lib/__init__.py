@@ -1,0 +1,1 @@
+"""MuscleMap Study library."""
