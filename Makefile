@@ -8,7 +8,7 @@ SEED ?= 0
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
-DATA_DIR := $(if $(DATA),$(DATA),data/synth-$(PROFILE))
+
 
 .PHONY: setup data runs results book reproduce test lint format clean help
 
