@@ -57,9 +57,7 @@ def per_muscle_average_precision(scores: np.ndarray, targets: np.ndarray) -> np.
     ap = np.full(scores.shape[1], np.nan)
     present = targets.sum(axis=0) > 0
     if present.any():
-        ap[present] = average_precision_score(
-            targets[:, present], scores[:, present], average=None
-        )
+        ap[present] = average_precision_score(targets[:, present], scores[:, present], average=None)
     return ap
 
 

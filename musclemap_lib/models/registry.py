@@ -31,7 +31,9 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
-def build_model(name: str, scale: Scale = "paper", num_classes: int = 20, **overrides: Any) -> nn.Module:
+def build_model(
+    name: str, scale: Scale = "paper", num_classes: int = 20, **overrides: Any
+) -> nn.Module:
     """Build a registered model.
 
     Args:
