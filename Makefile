@@ -7,7 +7,10 @@ DATA ?=
 SEED ?= 0
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+# The venv is keyed on the dependency lists only (runtime and dev), so editing tool settings in
+# pyproject.toml does not reinstall anything.
+DEPS_HASH := $(shell sed -n '/^dependencies = \[/,/^\]/p;/^dev = \[/,/^\]/p' pyproject.toml | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(DEPS_HASH)
 
 
 .PHONY: setup data runs results book reproduce test lint format clean help
@@ -27,6 +30,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 setup: $(STAMP)  ## create or refresh .venv
+	@echo ">> using $(VENV): $$(wc -l < $(VENV)/installed.txt) packages pinned in pyproject.toml (list: $(VENV)/installed.txt)"
 
 data: setup  ## generate MuscleMap-Synth for PROFILE (or check DATA)
 	$(BIN)/musclemap data --profile $(PROFILE) $(if $(DATA),--data $(DATA),)
