@@ -18,7 +18,7 @@ STAMP := $(VENV)/.installed-$(DEPS_HASH)
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP):
 	@echo ">> setting up $(VENV) (dependencies changed or missing)"
 	@rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
