@@ -108,8 +108,9 @@ class EdgeConv(nn.Module):
         if self.k > p:
             raise ValueError(f"EdgeConv picks k={self.k} neighbours among only {p} nodes")
         nodes = x.transpose(1, 2)  # (N, P, C)
-        dist = torch.cdist(nodes, nodes)  # (N, P, P); the node itself is at distance 0
-        idx = dist.topk(self.k, dim=-1, largest=False).indices  # (N, P, k)
+        with torch.no_grad():  # the neighbour choice is discrete; gradients flow through nbr
+            dist = torch.cdist(nodes, nodes)  # (N, P, P); the node itself is at distance 0
+            idx = dist.topk(self.k, dim=-1, largest=False).indices  # (N, P, k)
         nbr = nodes[torch.arange(n, device=x.device)[:, None, None], idx]  # (N, P, k, C)
         centre = nodes.unsqueeze(2).expand_as(nbr)
         feat = torch.cat([nbr - centre, centre], dim=-1).permute(0, 3, 1, 2)  # (N, 2C, P, k)
