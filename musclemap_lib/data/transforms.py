@@ -1,0 +1,207 @@
+"""Spatial and photometric transforms, applied identically to every modality of one clip.
+
+One :class:`SpatialParams` (a square crop box in the decoded frames, the output size and a flip)
+is drawn per clip and applied to the RGB frames, the flow field (whose ``dx`` changes sign
+under a flip) and the skeleton (whose ``x`` is mirrored and whose left/right joints swap), so all
+modalities of a clip stay aligned. Scale jitter is expressed as the size of the crop box: a
+short side ``S`` followed by a ``crop`` crop equals a ``crop * short / S`` box resized to ``crop``.
+
+Nothing is random at evaluation (``train=False``): a centre crop at the test scale, no flip, no
+colour jitter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from musclemap_lib.config import DataConfig
+from musclemap_lib.skeleton import flip_permutation
+
+# Pixel convention: pixel j of a row has its centre at coordinate x = j (OpenCV's convention for
+# resizing); a frame of width W spans [-0.5, W - 0.5].
+
+
+@dataclass(frozen=True)
+class SpatialParams:
+    """One clip's spatial transform.
+
+    Attributes:
+        src_hw: (H, W) of the frames the box refers to.
+        box: (y0, x0, side) square crop box in those frames, in whole pixels.
+        out: output side in pixels.
+        flip: mirror horizontally after cropping.
+    """
+
+    src_hw: tuple[int, int]
+    box: tuple[int, int, int]
+    out: int
+    flip: bool
+
+
+def sample_spatial(
+    height: int,
+    width: int,
+    cfg: DataConfig,
+    train: bool,
+    rng: np.random.Generator | None = None,
+) -> SpatialParams:
+    """Draw (train) or fix (eval) the crop box and flip for frames of ``height x width``.
+
+    Train: short side ``S ~ U{train_jitter_scales}``, a random (or centre) ``crop_size`` crop, a
+    flip with p = 0.5 when ``cfg.flip``. Eval: ``S = test_scale``, centre crop, no flip.
+    """
+    short = min(height, width)
+    if train:
+        if rng is None:
+            raise ValueError("sample_spatial(train=True) needs an rng")
+        lo, hi = cfg.train_jitter_scales
+        scale = int(rng.integers(lo, hi + 1))
+    else:
+        scale = cfg.test_scale
+    side = max(1, min(short, round(cfg.crop_size * short / scale)))
+    if train and cfg.train_crop == "random":
+        y0 = int(rng.integers(0, height - side + 1))
+        x0 = int(rng.integers(0, width - side + 1))
+    else:
+        y0, x0 = (height - side) // 2, (width - side) // 2
+    flip = bool(train and cfg.flip and rng.random() < 0.5)
+    return SpatialParams((height, width), (y0, x0, side), cfg.crop_size, flip)
+
+
+def crop_resize(frames: np.ndarray, p: SpatialParams) -> np.ndarray:
+    """Crop the box out of every frame, resize it to ``out x out`` and flip if asked.
+
+    Args:
+        frames: ``(T, H, W, C)`` uint8 or float32 with ``(H, W) == p.src_hw``.
+
+    Returns:
+        ``(T, out, out, C)`` of the same dtype.
+    """
+    t, h, w, c = frames.shape
+    if (h, w) != p.src_hw:
+        raise ValueError(f"frames are {h}x{w} but the transform was drawn for {p.src_hw}")
+    y0, x0, side = p.box
+    region = frames[:, y0 : y0 + side, x0 : x0 + side, :]  # (T, side, side, C)
+    # One cv2.resize over T*C channels is much faster than a loop over frames.
+    stacked = np.ascontiguousarray(region.transpose(1, 2, 0, 3).reshape(side, side, t * c))
+    if side != p.out:
+        interp = cv2.INTER_AREA if side > p.out else cv2.INTER_LINEAR
+        if t * c > 512:  # OpenCV's channel limit
+            stacked = np.concatenate(
+                [
+                    cv2.resize(stacked[..., i : i + 512], (p.out, p.out), interpolation=interp).reshape(
+                        p.out, p.out, -1
+                    )
+                    for i in range(0, t * c, 512)
+                ],
+                axis=-1,
+            )
+        else:
+            stacked = cv2.resize(stacked, (p.out, p.out), interpolation=interp)
+    out = stacked.reshape(p.out, p.out, t, c).transpose(2, 0, 1, 3)  # (T, out, out, C)
+    if p.flip:
+        out = out[:, :, ::-1, :]
+    return np.ascontiguousarray(out)
+
+
+def transform_flow(flow_px: np.ndarray, p: SpatialParams, bound: float) -> np.ndarray:
+    """Crop/resize/flip a flow field and scale it to about [-1, 1].
+
+    Args:
+        flow_px: ``(T, H, W, 2)`` float displacement (dx, dy) in pixels of the ``src_hw`` frames.
+        p: the clip's spatial transform.
+        bound: fraction of the crop side that maps to 1 (``DataConfig.flow_bound``).
+
+    Returns:
+        ``(T, out, out, 2)`` float32: displacement in units of ``bound * crop side``, clipped to
+        [-1, 1]; ``dx`` negated when the clip is flipped.
+    """
+    # A displacement of d source pixels is d * out / side output pixels; dividing by
+    # bound * out gives d / (bound * side), independent of the output size.
+    side = p.box[2]
+    out = crop_resize(flow_px.astype(np.float32, copy=False), p)
+    out *= 1.0 / (bound * side)
+    if p.flip:
+        out[..., 0] *= -1.0  # mirrored motion: right becomes left
+    return np.clip(out, -1.0, 1.0, out=out)
+
+
+def transform_skeleton(
+    joints: np.ndarray, p: SpatialParams, video_hw: tuple[int, int]
+) -> np.ndarray:
+    """Map joints from video pixels into the output crop and normalise them to about [-1, 1].
+
+    Args:
+        joints: ``(T, V, 3)`` x, y in pixels of the ``video_hw`` video, confidence.
+        p: the clip's spatial transform (drawn for the possibly resized frames ``p.src_hw``).
+        video_hw: (H, W) of the video the joints were measured in.
+
+    Returns:
+        ``(T, V, 3)`` float32: x, y with the crop's edges at -1 and +1 (joints outside the crop
+        fall outside [-1, 1]) and the confidence unchanged; mirrored, with left and right joints
+        swapped, when ``p.flip``.
+    """
+    vh, vw = video_hw
+    h, w = p.src_hw
+    y0, x0, side = p.box
+    out = joints.astype(np.float32, copy=True)
+    k = p.out / side
+    # video pixels -> decoded-frame pixels -> output pixels (pixel-centre convention)
+    out[..., 0] = ((out[..., 0] + 0.5) * (w / vw) - x0) * k - 0.5
+    out[..., 1] = ((out[..., 1] + 0.5) * (h / vh) - y0) * k - 0.5
+    if p.flip:
+        out[..., 0] = (p.out - 1) - out[..., 0]
+        out = out[:, flip_permutation(), :]
+    # Centre and scale by the crop: pixel centre x in [-0.5, out-0.5] -> [-1, 1] at the edges.
+    out[..., :2] = (out[..., :2] + 0.5) * (2.0 / p.out) - 1.0
+    return out
+
+
+@dataclass(frozen=True)
+class ColorJitterParams:
+    """Factors of one clip's colour jitter, applied in ``order`` (0 brightness, 1 contrast,
+    2 saturation)."""
+
+    brightness: float
+    contrast: float
+    saturation: float
+    order: tuple[int, int, int]
+
+
+def sample_color_jitter(strength: float, rng: np.random.Generator) -> ColorJitterParams:
+    """Draw brightness, contrast and saturation factors in ``1 +- strength`` and a random order.
+
+    PAPER: "colour jitter 0.4" (SlowFast's ``color_jitter(img_brightness=0.4, img_contrast=0.4,
+    img_saturation=0.4)`` draws the same factors in a random order; no hue change).
+    """
+    b, c, s = (float(rng.uniform(1 - strength, 1 + strength)) for _ in range(3))
+    order = tuple(int(i) for i in rng.permutation(3))
+    return ColorJitterParams(b, c, s, order)  # type: ignore[arg-type]
+
+
+_GRAY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def apply_color_jitter(x: np.ndarray, p: ColorJitterParams) -> np.ndarray:
+    """Apply the jitter to ``(T, H, W, 3)`` float32 RGB in [0, 1]; the same factors for all frames."""
+    for op in p.order:
+        if op == 0:
+            x = x * p.brightness
+        elif op == 1:
+            mean = float((x @ _GRAY).mean())  # one mean grey level for the whole clip
+            x = (x - mean) * p.contrast + mean
+        else:
+            gray = (x @ _GRAY)[..., None]
+            x = (x - gray) * p.saturation + gray
+        x = np.clip(x, 0.0, 1.0)
+    return x.astype(np.float32, copy=False)
+
+
+def normalize(x: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """``(x - mean) / std`` over the last (channel) axis of a float32 array."""
+    m = np.asarray(mean, dtype=np.float32)
+    s = np.asarray(std, dtype=np.float32)
+    return ((x - m) / s).astype(np.float32, copy=False)
