@@ -1,0 +1,383 @@
+"""An in-the-wild renderer for the humanoid (NumPy + OpenCV, no GPU).
+
+A pinhole camera orbits the person (yaw over a wide arc, pitch, distance, framing). The scene (a
+room with walls, floor in perspective, windows, furniture and a mat, or an outdoor space) is
+drawn once per source video, because the camera of a source video does not move except for
+shake. Each frame then draws the person as depth-ordered, shaded capsules and a torso polygon,
+props (bar, bench, wall panel), and applies lighting, camera shake, motion blur and sensor
+noise. Scene, clothing and camera are drawn independently of the activity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from musclemap_lib.synth.kinematics import J3, BodyShape, to_coco
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera looking at a target point."""
+
+    pos: np.ndarray  # (3,) camera centre in the world
+    rot: np.ndarray  # (3, 3) world -> camera rows: right, down, forward
+    f: float  # focal length in pixels
+    cx: float  # principal point x (pixels)
+    cy: float  # principal point y (pixels)
+
+    def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World points (..., 3) -> pixel coordinates (..., 2) and depth (...)."""
+        pc = (pts - self.pos) @ self.rot.T
+        z = np.maximum(pc[..., 2], 1e-3)
+        uv = np.stack([self.f * pc[..., 0] / z + self.cx, self.f * pc[..., 1] / z + self.cy], -1)
+        return uv, pc[..., 2]
+
+
+def look_at(pos: np.ndarray, target: np.ndarray, f: float, w: int, h: int) -> Camera:
+    """A camera at ``pos`` looking at ``target`` with the world ``y`` axis up."""
+    fwd = target - pos
+    fwd = fwd / np.linalg.norm(fwd)
+    right = np.cross(fwd, np.array([0.0, 1.0, 0.0]))
+    right /= np.linalg.norm(right)
+    down = np.cross(fwd, right)
+    return Camera(pos, np.stack([right, down, fwd]), f, w / 2, h / 2)
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """Clothing, skin and shoe colours of one person (BGR, 0-255)."""
+
+    skin: tuple[int, int, int]  # skin colour
+    hair: tuple[int, int, int]  # hair colour
+    top: tuple[int, int, int]  # shirt colour
+    bottom: tuple[int, int, int]  # trousers/shorts colour
+    shoes: tuple[int, int, int]  # shoe colour
+    long_sleeves: bool  # sleeves cover the forearms
+    long_legs: bool  # trousers cover the shins
+
+
+def sample_appearance(rng: np.random.Generator) -> Appearance:
+    """Random clothing/skin colours, independent of the activity."""
+    tones = [(190, 210, 240), (150, 180, 225), (110, 145, 195), (75, 105, 150), (50, 70, 105)]
+    skin = np.array(tones[rng.integers(len(tones))]) + rng.integers(-12, 13, 3)
+    hair = np.array([(20, 20, 25), (30, 45, 70), (60, 90, 130), (150, 190, 220), (90, 90, 95)][
+        rng.integers(5)])
+
+    def cloth() -> tuple[int, int, int]:
+        hsv = np.uint8([[[rng.integers(0, 180), rng.integers(0, 255), rng.integers(40, 240)]]])
+        return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
+
+    return Appearance(
+        skin=tuple(int(c) for c in np.clip(skin, 0, 255)),
+        hair=tuple(int(c) for c in hair),
+        top=cloth(),
+        bottom=cloth(),
+        shoes=cloth(),
+        long_sleeves=bool(rng.random() < 0.35),
+        long_legs=bool(rng.random() < 0.5),
+    )
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Per-source scene, camera and effects."""
+
+    kind: str  # "room", "gym" or "outdoor"
+    seed: int  # seed of the procedural layout
+    yaw: float  # camera azimuth around the person (degrees; 0 = in front)
+    elev: float  # camera elevation (degrees)
+    dist: float  # camera distance factor (relative to the framing distance)
+    fill: float  # fraction of the frame the motion's extent fills
+    offset: tuple[float, float]  # framing offset of the person (fraction of the frame)
+    gains: tuple[float, float, float]  # colour temperature (BGR gains)
+    brightness: float  # global brightness factor
+    light: tuple[float, float, float]  # direction of the key light (world)
+    shake: float  # camera shake amplitude (pixels at 96 px)
+    blur: float  # motion-blur mix with the previous frame
+    noise: float  # sensor noise std (0-255 scale)
+    mat: tuple[int, int, int]  # mat colour
+    has_mat: bool  # a mat lies under the person
+
+
+def sample_scene(rng: np.random.Generator) -> Scene:
+    """Random scene, camera and effects, independent of the activity."""
+    d = rng.normal(size=3)
+    d[1] = abs(d[1]) + 1.0
+    temp = rng.uniform(-1, 1)
+    return Scene(
+        kind=str(rng.choice(["room", "room", "gym", "outdoor"])),
+        seed=int(rng.integers(2**31)),
+        yaw=float(rng.uniform(-125, 125)),
+        elev=float(rng.uniform(2, 32)),
+        dist=float(rng.uniform(1.0, 1.6)),
+        fill=float(rng.uniform(0.62, 0.9)),
+        offset=(float(rng.uniform(-0.1, 0.1)), float(rng.uniform(-0.06, 0.06))),
+        gains=(1.0 - 0.18 * temp, 1.0, 1.0 + 0.18 * temp),
+        brightness=float(rng.uniform(0.7, 1.15)),
+        light=tuple(float(x) for x in d / np.linalg.norm(d)),
+        shake=float(rng.choice([0.0, rng.uniform(0.2, 1.2)])),
+        blur=float(rng.uniform(0.0, 0.45)),
+        noise=float(rng.uniform(1.0, 7.0)),
+        mat=tuple(int(c) for c in rng.integers(30, 220, 3)),
+        has_mat=bool(rng.random() < 0.7),
+    )
+
+
+def make_camera(scene: Scene, joints: np.ndarray, w: int, h: int) -> Camera:
+    """Frame the whole source motion ``joints`` (N, J, 3) from the scene's viewpoint."""
+    lo, hi = joints.reshape(-1, 3).min(0), joints.reshape(-1, 3).max(0)
+    center = (lo + hi) / 2
+    radius = max(float(np.linalg.norm(hi - lo)) / 2, 0.5)
+    yaw, el = np.deg2rad(scene.yaw), np.deg2rad(scene.elev)
+    dist = 3.2 * scene.dist + radius
+    direction = np.array([np.sin(yaw) * np.cos(el), np.sin(el), np.cos(yaw) * np.cos(el)])
+    pos = center + direction * dist
+    pos[1] = max(pos[1], 0.3)
+    cam = look_at(pos, center, 1.0, 0, 0)  # unit focal length, principal point at 0
+    # Focal length so that the motion's projected extent fills `fill` of the frame.
+    uv, _ = cam.project(joints.reshape(-1, 3))
+    ext = max(np.ptp(uv[:, 0]) / w, np.ptp(uv[:, 1]) / h, 1e-3)
+    f = scene.fill / ext
+    cx = w / 2 - f * (uv[:, 0].mean()) + scene.offset[0] * w
+    cy = h / 2 - f * (uv[:, 1].mean()) + scene.offset[1] * h
+    return Camera(pos, cam.rot, f, cx, cy)
+
+
+def _clip_near(poly: np.ndarray, cam: Camera, near: float = 0.05) -> np.ndarray | None:
+    """Clip a world polygon (N, 3) to the camera's near plane; None if nothing is left."""
+    pc = (poly - cam.pos) @ cam.rot.T
+    out = []
+    n = len(pc)
+    for i in range(n):
+        a, b = pc[i], pc[(i + 1) % n]
+        ina, inb = a[2] > near, b[2] > near
+        if ina:
+            out.append(a)
+        if ina != inb:
+            t = (near - a[2]) / (b[2] - a[2])
+            out.append(a + t * (b - a))
+    if len(out) < 3:
+        return None
+    pts = np.array(out)
+    return np.stack([cam.f * pts[:, 0] / pts[:, 2] + cam.cx, cam.f * pts[:, 1] / pts[:, 2] + cam.cy], 1)
+
+
+def _poly(img: np.ndarray, cam: Camera, poly: np.ndarray, color, shift: int = 4) -> None:
+    uv = _clip_near(poly, cam)
+    if uv is not None:
+        s = float(1 << shift)
+        cv2.fillPoly(img, [np.round(uv * s).astype(np.int32)], color, cv2.LINE_AA, shift)
+
+
+def _box(img: np.ndarray, cam: Camera, lo, hi, color, light: np.ndarray) -> None:
+    """A shaded 3-D box, faces drawn back to front."""
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    c = np.array([[lo[0], lo[1], lo[2]], [hi[0], lo[1], lo[2]], [hi[0], hi[1], lo[2]], [lo[0], hi[1], lo[2]],
+                  [lo[0], lo[1], hi[2]], [hi[0], lo[1], hi[2]], [hi[0], hi[1], hi[2]], [lo[0], hi[1], hi[2]]])
+    faces = [((0, 1, 2, 3), (0, 0, -1)), ((4, 5, 6, 7), (0, 0, 1)), ((0, 1, 5, 4), (0, -1, 0)),
+             ((3, 2, 6, 7), (0, 1, 0)), ((0, 3, 7, 4), (-1, 0, 0)), ((1, 2, 6, 5), (1, 0, 0))]
+    order = []
+    for idx, nrm in faces:
+        ctr = c[list(idx)].mean(0)
+        if np.dot(np.array(nrm), cam.pos - ctr) <= 0:
+            continue  # back face
+        order.append((np.linalg.norm(ctr - cam.pos), idx, nrm))
+    for _, idx, nrm in sorted(order, reverse=True):
+        shade = 0.55 + 0.45 * max(0.0, float(np.dot(nrm, light)))
+        _poly(img, cam, c[list(idx)], tuple(int(v * shade) for v in color))
+
+
+def render_background(scene: Scene, cam: Camera, w: int, h: int, center: np.ndarray,
+                      body_axis: np.ndarray) -> np.ndarray:
+    """The static scene of a source video: (H, W, 3) uint8 BGR."""
+    rng = np.random.default_rng(scene.seed)
+    img = np.zeros((h, w, 3), np.uint8)
+    light = np.array(scene.light)
+    # Sky/ceiling gradient behind everything.
+    top = rng.integers(150, 255, 3) if scene.kind == "outdoor" else rng.integers(120, 240, 3)
+    bot = top * rng.uniform(0.6, 0.95)
+    grad = np.linspace(0, 1, h)[:, None, None]
+    img[:] = (top * (1 - grad) + bot * grad).astype(np.uint8)
+    if scene.kind == "outdoor":
+        img[:] = (np.array([235, 200, 150]) * (1 - grad) + np.array([250, 230, 210]) * grad).astype(np.uint8)
+    s = 6.0 if scene.kind != "gym" else 9.0
+    room_yaw = rng.uniform(0, 2 * np.pi)
+    rot = np.array([[np.cos(room_yaw), 0, np.sin(room_yaw)], [0, 1, 0], [-np.sin(room_yaw), 0, np.cos(room_yaw)]])
+    cxz = center * np.array([1, 0, 1])
+
+    def wp(x: float, y: float, z: float) -> np.ndarray:
+        return rot @ np.array([x, y, z]) + cxz
+
+    floor_col = {"room": rng.integers(60, 200, 3), "gym": rng.integers(30, 120, 3),
+                 "outdoor": np.array([60, 140, 70]) * rng.uniform(0.6, 1.2, 3)}[scene.kind]
+    _poly(img, cam, np.array([wp(-s, 0, -s), wp(s, 0, -s), wp(s, 0, s), wp(-s, 0, s)]),
+          tuple(int(c) for c in np.clip(floor_col, 0, 255)))
+    # Floor texture: planks or tiles as lines in perspective.
+    step = rng.uniform(0.3, 0.9)
+    line_col = tuple(int(c) for c in np.clip(floor_col * 0.75, 0, 255))
+    for v in np.arange(-s, s, step):
+        for a, b in ((wp(v, 0, -s), wp(v, 0, s)), (wp(-s, 0, v), wp(s, 0, v))):
+            if scene.kind == "outdoor" or (rng.random() < 0.5 and a[0] != b[0]):
+                continue
+            seg = np.linspace(a, b, 24)
+            uv, z = cam.project(seg)
+            ok = z > 0.1
+            for i in range(len(seg) - 1):
+                if ok[i] and ok[i + 1]:
+                    cv2.line(img, tuple(np.round(uv[i]).astype(int)), tuple(np.round(uv[i + 1]).astype(int)),
+                             line_col, 1, cv2.LINE_AA)
+    if scene.kind != "outdoor":
+        wall_col = rng.integers(90, 240, 3)
+        wh = 3.0
+        for k, (a, b) in enumerate([((-s, -s), (s, -s)), ((s, -s), (s, s)), ((s, s), (-s, s)), ((-s, s), (-s, -s))]):
+            col = wall_col * (0.8 + 0.1 * k)
+            _poly(img, cam, np.array([wp(a[0], 0, a[1]), wp(b[0], 0, b[1]), wp(b[0], wh, b[1]), wp(a[0], wh, a[1])]),
+                  tuple(int(c) for c in np.clip(col, 0, 255)))
+            # Windows, doors and pictures on the wall.
+            for _ in range(rng.integers(0, 3)):
+                u0 = rng.uniform(0.1, 0.8)
+                du = rng.uniform(0.08, 0.2)
+                y0, y1 = (rng.uniform(0.8, 1.2), rng.uniform(2.0, 2.6)) if rng.random() < 0.6 else (0.0, 2.1)
+                pa, pb = np.array(a), np.array(b)
+                q0, q1 = pa + (pb - pa) * u0, pa + (pb - pa) * (u0 + du)
+                inset = -0.01 * (pa + pb) / np.linalg.norm(pa + pb + 1e-6)
+                q0, q1 = q0 + inset, q1 + inset
+                col = rng.integers(180, 255, 3) if y0 > 0 else rng.integers(40, 160, 3)
+                _poly(img, cam, np.array([wp(q0[0], y0, q0[1]), wp(q1[0], y0, q1[1]), wp(q1[0], y1, q1[1]),
+                                          wp(q0[0], y1, q0[1])]), tuple(int(c) for c in col))
+        # Furniture along the walls.
+        for _ in range(rng.integers(1, 5)):
+            side = rng.integers(4)
+            u = rng.uniform(-s + 1, s - 1)
+            depth, width, height = rng.uniform(0.4, 0.9), rng.uniform(0.6, 2.0), rng.uniform(0.4, 1.9)
+            x0, z0 = [(u, -s + 0.05), (s - 0.05 - depth, u), (u, s - 0.05 - depth), (-s + 0.05, u)][side]
+            lo, hi = wp(x0, 0, z0), wp(x0 + (width if side % 2 == 0 else depth), height,
+                                       z0 + (depth if side % 2 == 0 else width))
+            _box(img, cam, np.minimum(lo, hi), np.maximum(lo, hi), tuple(int(c) for c in rng.integers(30, 220, 3)),
+                 light)
+    else:
+        for _ in range(rng.integers(3, 9)):  # trees and bushes in the distance
+            ang = rng.uniform(0, 2 * np.pi)
+            r = rng.uniform(5, 9)
+            base = cxz + np.array([np.cos(ang) * r, 0, np.sin(ang) * r])
+            uv, z = cam.project(np.stack([base, base + [0, rng.uniform(1.5, 4), 0]]))
+            if (z > 0.5).all():
+                rad = max(1, int(abs(uv[1, 1] - uv[0, 1]) * 0.4))
+                cv2.line(img, tuple(uv[0].astype(int)), tuple(uv[1].astype(int)), (40, 60, 90), max(1, rad // 4))
+                cv2.circle(img, tuple(uv[1].astype(int)), rad, tuple(int(c) for c in rng.integers(20, 120, 3) * [0.5, 1, 0.5]),
+                           -1, cv2.LINE_AA)
+    if scene.has_mat:
+        a = body_axis * np.array([1, 0, 1])
+        a = a / max(np.linalg.norm(a), 1e-6)
+        p = np.array([-a[2], 0, a[0]])
+        L, Wd = 0.95, 0.32
+        _poly(img, cam, np.array([cxz + a * L + p * Wd, cxz + a * L - p * Wd, cxz - a * L - p * Wd,
+                                  cxz - a * L + p * Wd]) + [0, 0.005, 0], scene.mat)
+    return img
+
+
+# Segments of the body: (from, to, radius as a fraction of height, part).
+SEGMENTS: tuple[tuple[str, str, float, str], ...] = (
+    ("left_shoulder", "left_elbow", 0.026, "upper_arm"),
+    ("right_shoulder", "right_elbow", 0.026, "upper_arm"),
+    ("left_elbow", "left_wrist", 0.021, "forearm"),
+    ("right_elbow", "right_wrist", 0.021, "forearm"),
+    ("left_wrist", "left_hand", 0.016, "hand"),
+    ("right_wrist", "right_hand", 0.016, "hand"),
+    ("left_hip", "left_knee", 0.042, "thigh"),
+    ("right_hip", "right_knee", 0.042, "thigh"),
+    ("left_knee", "left_ankle", 0.03, "shin"),
+    ("right_knee", "right_ankle", 0.03, "shin"),
+    ("left_heel", "left_toe", 0.022, "foot"),
+    ("right_heel", "right_toe", 0.022, "foot"),
+    ("neck", "head", 0.03, "neck"),
+    ("pelvis", "spine", 0.075, "torso"),
+    ("spine", "neck", 0.08, "torso"),
+    ("left_hip", "right_hip", 0.05, "hips"),
+    ("left_shoulder", "right_shoulder", 0.045, "chest"),
+)
+
+
+def _part_color(app: Appearance, part: str) -> tuple[int, int, int]:
+    if part in ("torso", "chest", "upper_arm"):
+        return app.top
+    if part == "forearm":
+        return app.top if app.long_sleeves else app.skin
+    if part in ("thigh", "hips"):
+        return app.bottom
+    if part == "shin":
+        return app.bottom if app.long_legs else app.skin
+    if part == "foot":
+        return app.shoes
+    return app.skin
+
+
+def draw_person(img: np.ndarray, cam: Camera, j: np.ndarray, body: BodyShape, app: Appearance,
+                light: np.ndarray, props: tuple) -> None:
+    """Draw one frame of the person (and props) onto ``img`` (in place). ``j``: (J, 3)."""
+    uv, z = cam.project(j)
+    items = []  # (depth, kind, payload)
+    sc = 16.0
+    for a, b, r, part in SEGMENTS:
+        ia, ib = J3[a], J3[b]
+        d = j[ib] - j[ia]
+        n = np.linalg.norm(d)
+        shade = 0.65 + 0.35 * (1 - abs(float(np.dot(d / max(n, 1e-6), light))))
+        depth = (z[ia] + z[ib]) / 2 + (0.02 if part in ("torso", "chest", "hips") else 0.0)
+        thick = max(1.0, 2 * r * body.height * body.girth * cam.f / max(depth, 0.1))
+        items.append((depth, "seg", (uv[ia], uv[ib], thick, _part_color(app, part), shade)))
+    hd = z[J3["head"]]
+    items.append((hd, "head", (uv[J3["head"]], body.head_r * cam.f / max(hd, 0.1), uv[J3["nose"]])))
+    for kind, g in props:
+        if kind == "bar":
+            puv, pz = cam.project(g)
+            items.append((float(pz.mean()) + 0.01, "seg", (puv[0], puv[1], max(1.0, 0.03 * cam.f / pz.mean()),
+                                                            (160, 160, 170), 1.0)))
+            for end in g:
+                post = np.stack([end, end * [1, 0, 1]])
+                puv2, pz2 = cam.project(post)
+                items.append((float(pz2.mean()) + 0.3, "seg", (puv2[0], puv2[1], max(1.0, 0.05 * cam.f / pz2.mean()),
+                                                                (90, 90, 100), 1.0)))
+    items.sort(key=lambda it: -it[0])
+    for _, kind, p in items:
+        if kind == "seg":
+            a, b, thick, col, shade = p
+            c = tuple(int(v * shade) for v in col)
+            pa, pb = tuple(np.round(a * sc).astype(int)), tuple(np.round(b * sc).astype(int))
+            cv2.line(img, pa, pb, c, int(round(thick)), cv2.LINE_AA, 4)
+            if thick >= 3:  # a highlight stripe makes limbs read as cylinders
+                hl = tuple(int(min(255, v * shade * 1.25)) for v in col)
+                off = np.round(np.array([-thick * 0.18, -thick * 0.18]) * sc).astype(int)
+                cv2.line(img, tuple(np.add(pa, off)), tuple(np.add(pb, off)), hl, max(1, int(thick * 0.3)),
+                         cv2.LINE_AA, 4)
+        else:
+            ctr, rad, nose = p
+            cv2.circle(img, tuple(np.round(ctr * sc).astype(int)), max(1, int(round(rad * sc))), app.skin,
+                       -1, cv2.LINE_AA, 4)
+            # Hair on the back of the head: offset away from the nose.
+            back = ctr - (nose - ctr) * 0.45
+            cv2.circle(img, tuple(np.round(back * sc).astype(int)), max(1, int(round(rad * 0.9 * sc))),
+                       app.hair, -1, cv2.LINE_AA, 4)
+
+
+def draw_static_props(img: np.ndarray, cam: Camera, props: tuple, light: np.ndarray,
+                      body_axis: np.ndarray, center: np.ndarray) -> None:
+    """Props that do not move: bench under the hands, wall panel behind a wall sit."""
+    for kind, g in props:
+        if kind == "bench":
+            lo = np.minimum(g[0], g[1]) - [0.15, 0, 0.35]
+            hi = np.maximum(g[0], g[1]) + [0.15, 0, 0.02]
+            lo[1], hi[1] = 0.0, g[:, 1].mean() - 0.03
+            _box(img, cam, lo, hi, (60, 80, 110), light)
+        if kind == "wall":
+            z0 = center[2] - 0.32
+            _box(img, cam, [center[0] - 1.0, 0, z0 - 0.1], [center[0] + 1.0, 2.2, z0], (200, 200, 190), light)
+
+
+def coco_pixels(cam: Camera, joints: np.ndarray) -> np.ndarray:
+    """(T, J3, 3) world joints -> (T, 17, 2) pixels of the COCO-17 joints."""
+    uv, _ = cam.project(to_coco(joints))
+    return uv
