@@ -211,10 +211,12 @@ def _check_probs(probs: Sequence[float] | np.ndarray) -> np.ndarray:
             f"draw_body_map needs one probability per muscle group, shape ({NUM_MUSCLES},); "
             f"got {p.shape}. Pass sigmoid(logits)[i] for a single clip."
         )
-    if not np.isfinite(p).all() or p.min() < 0 or p.max() > 1:
+    bad = ~np.isfinite(p) | (p < 0) | (p > 1)
+    if bad.any():
         raise ValueError(
-            "draw_body_map needs probabilities in [0, 1]; got values from "
-            f"{np.nanmin(p):.3g} to {np.nanmax(p):.3g}. Apply a sigmoid to logits first."
+            f"draw_body_map needs probabilities in [0, 1]; {int(bad.sum())} value(s) are not "
+            f"(first: {p[bad][0]!r} at index {int(np.flatnonzero(bad)[0])}). Apply a sigmoid to "
+            "logits first."
         )
     return p
 
