@@ -315,51 +315,62 @@ def _part_color(app: Appearance, part: str) -> tuple[int, int, int]:
     return app.skin
 
 
+_SEG_A = np.array([J3[a] for a, _, _, _ in SEGMENTS])
+_SEG_B = np.array([J3[b] for _, b, _, _ in SEGMENTS])
+_SEG_R = np.array([r for _, _, r, _ in SEGMENTS])
+_SEG_TRUNK = np.array([p in ("torso", "chest", "hips") for _, _, _, p in SEGMENTS]) * 0.02
+
+
 def draw_person(img: np.ndarray, cam: Camera, j: np.ndarray, body: BodyShape, app: Appearance,
                 light: np.ndarray, props: tuple) -> None:
     """Draw one frame of the person (and props) onto ``img`` (in place). ``j``: (J, 3)."""
     uv, z = cam.project(j)
-    items = []  # (depth, kind, payload)
     sc = 16.0
-    for a, b, r, part in SEGMENTS:
-        ia, ib = J3[a], J3[b]
-        d = j[ib] - j[ia]
-        n = np.linalg.norm(d)
-        shade = 0.65 + 0.35 * (1 - abs(float(np.dot(d / max(n, 1e-6), light))))
-        depth = (z[ia] + z[ib]) / 2 + (0.02 if part in ("torso", "chest", "hips") else 0.0)
-        thick = max(1.0, 2 * r * body.height * body.girth * cam.f / max(depth, 0.1))
-        items.append((depth, "seg", (uv[ia], uv[ib], thick, _part_color(app, part), shade)))
-    hd = z[J3["head"]]
+    # All segments at once: direction, shading, depth, projected thickness.
+    d = j[_SEG_B] - j[_SEG_A]
+    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
+    shade = (0.65 + 0.35 * (1 - np.abs(d @ light))).tolist()
+    depth = (z[_SEG_A] + z[_SEG_B]) / 2 + _SEG_TRUNK
+    thick = np.maximum(1.0, 2 * _SEG_R * body.height * body.girth * cam.f / np.maximum(depth, 0.1))
+    pa = np.round(uv[_SEG_A] * sc).astype(int).tolist()
+    pb = np.round(uv[_SEG_B] * sc).astype(int).tolist()
+    items = []  # (depth, kind, payload)
+    for k, (_, _, _, part) in enumerate(SEGMENTS):
+        items.append((float(depth[k]), "seg", (pa[k], pb[k], float(thick[k]), _part_color(app, part),
+                                               shade[k])))
+    hd = float(z[J3["head"]])
     items.append((hd, "head", (uv[J3["head"]], body.head_r * cam.f / max(hd, 0.1), uv[J3["nose"]])))
     for kind, g in props:
         if kind == "bar":
             puv, pz = cam.project(g)
-            items.append((float(pz.mean()) + 0.01, "seg", (puv[0], puv[1], max(1.0, 0.03 * cam.f / pz.mean()),
+            q = np.round(puv * sc).astype(int).tolist()
+            items.append((float(pz.mean()) + 0.01, "seg", (q[0], q[1], max(1.0, 0.03 * cam.f / pz.mean()),
                                                             (160, 160, 170), 1.0)))
             for end in g:
                 post = np.stack([end, end * [1, 0, 1]])
                 puv2, pz2 = cam.project(post)
-                items.append((float(pz2.mean()) + 0.3, "seg", (puv2[0], puv2[1], max(1.0, 0.05 * cam.f / pz2.mean()),
+                q = np.round(puv2 * sc).astype(int).tolist()
+                items.append((float(pz2.mean()) + 0.3, "seg", (q[0], q[1], max(1.0, 0.05 * cam.f / pz2.mean()),
                                                                 (90, 90, 100), 1.0)))
     items.sort(key=lambda it: -it[0])
     for _, kind, p in items:
         if kind == "seg":
-            a, b, thick, col, shade = p
-            c = tuple(int(v * shade) for v in col)
-            pa, pb = tuple(np.round(a * sc).astype(int)), tuple(np.round(b * sc).astype(int))
-            cv2.line(img, pa, pb, c, int(round(thick)), cv2.LINE_AA, 4)
-            if thick >= 3:  # a highlight stripe makes limbs read as cylinders
-                hl = tuple(int(min(255, v * shade * 1.25)) for v in col)
-                off = np.round(np.array([-thick * 0.18, -thick * 0.18]) * sc).astype(int)
-                cv2.line(img, tuple(np.add(pa, off)), tuple(np.add(pb, off)), hl, max(1, int(thick * 0.3)),
+            a, b, thick_k, col, sh = p
+            c = (int(col[0] * sh), int(col[1] * sh), int(col[2] * sh))
+            t = int(round(thick_k))
+            cv2.line(img, a, b, c, t, cv2.LINE_AA, 4)
+            if thick_k >= 3:  # a highlight stripe makes limbs read as cylinders
+                hl = (min(255, int(c[0] * 1.25)), min(255, int(c[1] * 1.25)), min(255, int(c[2] * 1.25)))
+                o = int(-thick_k * 0.18 * sc)
+                cv2.line(img, (a[0] + o, a[1] + o), (b[0] + o, b[1] + o), hl, max(1, int(thick_k * 0.3)),
                          cv2.LINE_AA, 4)
         else:
             ctr, rad, nose = p
-            cv2.circle(img, tuple(np.round(ctr * sc).astype(int)), max(1, int(round(rad * sc))), app.skin,
-                       -1, cv2.LINE_AA, 4)
+            cv2.circle(img, tuple(np.round(ctr * sc).astype(int).tolist()), max(1, int(round(rad * sc))),
+                       app.skin, -1, cv2.LINE_AA, 4)
             # Hair on the back of the head: offset away from the nose.
             back = ctr - (nose - ctr) * 0.45
-            cv2.circle(img, tuple(np.round(back * sc).astype(int)), max(1, int(round(rad * 0.9 * sc))),
+            cv2.circle(img, tuple(np.round(back * sc).astype(int).tolist()), max(1, int(round(rad * 0.9 * sc))),
                        app.hair, -1, cv2.LINE_AA, 4)
 
 
