@@ -444,9 +444,13 @@ class FeatureModel(Protocol):
     modalities: tuple[str, ...]
     feature_dim: int
 
-    def forward_features(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor: ...
+    def forward_features(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The token set its head reads, ``(B, C, feature_dim)``."""
+        ...
 
-    def forward_head(self, feats: torch.Tensor) -> torch.Tensor: ...
+    def forward_head(self, feats: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, num_classes)`` from :meth:`forward_features`."""
+        ...
 
 
 class LateFusion(AMGEModel):
@@ -456,7 +460,7 @@ class LateFusion(AMGEModel):
       (sigmoid(a) + sigmoid(b)) / 2``.
     * ``mul`` (LateFusionMul): the product of the two scores.
     * ``concat`` (LateFusionConcat): a trained ``Dropout + Linear`` head on the concatenated
-      pooled features of the two models.
+      features of the two models (each branch's token set averaged over tokens).
 
     # ASSUMPTION: the paper gives no detail beyond the names. "Sum" is the mean rather than the
     # sum of the scores so that the fused score stays a probability (the ranking, hence mAP, is
@@ -494,13 +498,13 @@ class LateFusion(AMGEModel):
         )
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> FusionOutput:
-        f_main = self.main.forward_features(batch)  # (B, D_main)
-        f_aux = self.aux.forward_features(batch)  # (B, D_aux)
+        f_main = self.main.forward_features(batch)  # (B, C, D_main)
+        f_aux = self.aux.forward_features(batch)  # (B, C, D_aux)
         main_logits = self.main.forward_head(f_main)
         aux_logits = self.aux.forward_head(f_aux)
         if self.kind == "concat":
             assert self.head is not None
-            logits = self.head(torch.cat([f_main, f_aux], dim=-1))
+            logits = self.head(torch.cat([f_main.mean(dim=1), f_aux.mean(dim=1)], dim=-1))
         else:
             how: ScoreCombine = "mean_prob" if self.kind == "sum" else "prod_prob"
             logits = combine_scores(main_logits, aux_logits, how)

@@ -124,10 +124,10 @@ class _Stub(nn.Module):
         self.fc = nn.Linear(feature_dim, 4)
 
     def forward_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.body(batch[self.key])
+        return self.body(batch[self.key]).unsqueeze(1)  # (B, 1, D) token set
 
     def forward_head(self, feats: torch.Tensor) -> torch.Tensor:
-        return self.fc(feats)
+        return self.fc(feats.mean(dim=1))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.forward_head(self.forward_features(batch))
