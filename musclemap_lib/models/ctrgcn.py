@@ -49,12 +49,12 @@ class CTRGC(nn.Module):
     """Channel-wise topology refinement graph conv for one subset.
 
     Two 1x1 convs give per-joint, time-averaged embeddings of ``rel`` channels; their pairwise
-    differences through tanh, lifted by a 1x1 conv to C_out channels, refine the shared topology
-    ``A`` channel by channel (scaled by ``alpha``); a third 1x1 conv gives the features that the
-    refined topology aggregates.
+    differences through tanh, lifted by a 1x1 conv to C_out channels, give a per-channel
+    refinement of the shared topology ``A``; a third 1x1 conv gives the values that the refined
+    topology aggregates (in :class:`CTRGCNSpatial`).
 
     Shape:
-        ``(N, C_in, T, V) -> (N, C_out, T, V)``.
+        ``(N, C_in, T, V) -> ((N, C_out, V, V), (N, C_out, T, V))``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, rel_reduction: int = 8) -> None:
@@ -73,12 +73,16 @@ class CTRGC(nn.Module):
         for m in (self.query, self.key, self.value, self.lift):
             conv_init(m)
 
-    def forward(self, x: torch.Tensor, a: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the channel-wise refinement ``(N, C_out, V, V)`` and the values ``(N, C_out, T, V)``.
+
+        The caller adds the shared topology (``refine * alpha + A``) and aggregates; parameters are
+        not passed into this module, which keeps module hooks (FLOP counting) working.
+        """
         q = self.query(x).mean(dim=2)  # (N, R, V)
         k = self.key(x).mean(dim=2)  # (N, R, V)
         rel = torch.tanh(q.unsqueeze(-1) - k.unsqueeze(-2))  # (N, R, V_target, V_source)
-        topo = self.lift(rel) * alpha + a  # (N, C_out, V, V); a is [target, source]
-        return torch.einsum("ncuv,nctv->nctu", topo, self.value(x))
+        return self.lift(rel), self.value(x)
 
 
 class CTRGCNSpatial(nn.Module):
@@ -113,7 +117,11 @@ class CTRGCNSpatial(nn.Module):
         bn_init(self.bn, 1e-6)  # the unit starts close to its down-projection
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = sum(conv(x, self.PA[k], self.alpha) for k, conv in enumerate(self.convs))
+        y = 0
+        for k, conv in enumerate(self.convs):
+            refine, values = conv(x)  # (N, C, V, V), (N, C, T, V)
+            topo = refine * self.alpha + self.PA[k]  # PA[k] is [target, source]
+            y = y + torch.einsum("ncuv,nctv->nctu", topo, values)
         return torch.relu(self.bn(y) + self.down(x))
 
 
