@@ -198,3 +198,23 @@ def test_bad_settings_are_rejected():
         build_model("hdgcn", "smoke", hierarchy="bogus")
     with pytest.raises(ValueError, match="multiple of 4"):
         MultiScaleTemporalConv(6, 6)
+
+
+@pytest.mark.parametrize("name", GCNS)
+def test_flops_are_countable(name):
+    """FlopCounterMode's module hooks must run through every GCN (no parameter as module input)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model(name, "smoke").eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model({"skeleton": _skeleton(b=1, t=4)})
+    assert counter.get_total_flops() > 0
+
+
+def test_stgcn_partitions_change_the_graph_conv_width():
+    for variant, k in (("uniform", 1), ("spatial", 3)):
+        model = build_model("stgcn", "smoke", variant=variant).eval()
+        unit = model.layers[1]
+        assert unit.A.shape == (k, NUM_JOINTS, NUM_JOINTS)
+        assert unit.gcn.out_channels == k * model.layer_channels[1]
+        assert model({"skeleton": _skeleton()}).shape == (2, 20)
