@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 KINDS: tuple[str, ...] = ("DEVIATION", "ASSUMPTION")
 # A tag opens a comment or a string line, or follows "(": mentions inside a sentence do not count.
-_TAG = re.compile(r"(?P<lead>^\s*|\(\s*)(?P<kind>DEVIATION|ASSUMPTION):")
+# "DEVIATION (optional):" counts too: a short parenthesised qualifier may sit before the colon.
+_TAG = re.compile(r"(?P<lead>^\s*|\(\s*)(?P<kind>DEVIATION|ASSUMPTION)(?:\s*\([^()]{0,40}\))?:")
 # Any of these at the start of a comment line ends the previous tag's text.
 _STOP = re.compile(r"^\s*(PAPER|DEVIATION|ASSUMPTION|NOTE|TODO|FIXME)\b:?")
 COLUMNS: tuple[str, ...] = ("file", "line", "kind", "text", "location")

@@ -27,6 +27,32 @@ MODEL_DISPLAY_NAMES: dict[str, str] = {
     "videoswin_s": "VideoSwin-S",
     "videoswin_b": "VideoSwin-B",
     "transm3e": "TransM3E",
+    # Single-branch MCT models (Table 7 rows and stage 1 of TransM3E).
+    "mvitv2_s_mct": "MViTv2-S + MCT (RGB)",
+    "mvitv2_s_mct_flow": "MViTv2-S + MCT (Optical Flow)",
+    "mvitv2_s_mct_rgb_diff": "MViTv2-S + MCT (RGB Difference)",
+    "mvitv2_s_sct": "MViTv2-S (single token)",
+    "hdgcn_mct": "HD-GCN + MCT",
+    "hdgcn_sct": "HD-GCN (single token)",
+    # PAPER: Table 3 (module ablation).
+    "transm3e_no_mct": "TransM3E w/o MCT",
+    "transm3e_no_mctkd": "TransM3E w/o MCTKD",
+    "transm3e_no_mctf": "TransM3E w/o MCTF",
+    # PAPER: Table 4 (where and what to distil).
+    "transm3e_fl_kd": "FL-KD",
+    "transm3e_de_kd": "DE-KD",
+    "transm3e_sp_kd": "SP-KD",
+    "transm3e_fl_mctkd": "FL-MCTKD",
+    "transm3e_de_mctkd": "DE-MCTKD",
+    "transm3e_sp_mctkd": "SP-MCTKD",
+    # PAPER: Table 5 (token fusion).
+    "transm3e_fusion_sum": "Sum",
+    "transm3e_fusion_mul": "Multiplication",
+    "transm3e_fusion_selfattn": "SelfAttention",
+    "transm3e_fusion_crossattn": "CrossAttention",
+    # The released code's variant: a frozen RGB-difference MViTv2-S teacher.
+    "transm3e_rgbdiff_teacher": "TransM3E (released: RGB-difference teacher)",
+    # PAPER: Table 6 (late fusion).
     "late_fusion_sum": "LateFusionSum",
     "late_fusion_concat": "LateFusionConcat",
     "late_fusion_mul": "LateFusionMul",

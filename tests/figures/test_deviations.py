@@ -53,6 +53,7 @@ def tree(tmp_path: Path) -> Path:
             # {TAG_A} indented comment
             # continued at the same indentation
             # PAPER: a different tag ends it
+            # {TAG_D[:-1]} (optional): a qualified tag
             return 1
         """,
     )
@@ -68,6 +69,7 @@ def test_finds_every_tag_with_file_and_line(tree: Path):
         ("pkg/a.py", 10, "DEVIATION"),
         ("pkg/a.py", 15, "ASSUMPTION"),
         ("pkg/sub/b.py", 2, "ASSUMPTION"),
+        ("pkg/sub/b.py", 5, "DEVIATION"),
     }
     assert {t.location for t in tags} >= {"pkg/a.py:10", "pkg/sub/b.py:2"}
 
@@ -78,12 +80,13 @@ def test_text_includes_continuation_lines_and_stops_where_it_should(tree: Path):
     assert text[("pkg/a.py", 10)] == "a comment tag with a continuation line and another one."
     assert text[("pkg/a.py", 15)] == "inside parentheses"
     assert text[("pkg/sub/b.py", 2)] == "indented comment continued at the same indentation"
+    assert text[("pkg/sub/b.py", 5)] == "a qualified tag"
 
 
 def test_table_has_the_columns_the_book_shows(tree: Path):
     df = deviations_table(tree)
     assert list(df.columns) == ["file", "line", "kind", "text", "location"]
-    assert len(df) == 4
+    assert len(df) == 5
     assert set(df["kind"]) == {"DEVIATION", "ASSUMPTION"}
 
 
