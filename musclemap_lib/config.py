@@ -68,15 +68,21 @@ class DataConfig:
                 f"DataConfig.test_scale ({self.test_scale}) must be >= crop_size ({self.crop_size})"
             )
         if self.train_crop not in ("random", "center"):
-            raise ValueError(f"DataConfig.train_crop must be 'random' or 'center', got {self.train_crop!r}")
+            raise ValueError(
+                f"DataConfig.train_crop must be 'random' or 'center', got {self.train_crop!r}"
+            )
         if not 0.0 <= self.color_jitter < 1.0:
             raise ValueError(f"DataConfig.color_jitter must be in [0, 1), got {self.color_jitter}")
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
-            raise ValueError(f"DataConfig.mean/std need 3 values, std > 0; got {self.mean}, {self.std}")
+            raise ValueError(
+                f"DataConfig.mean/std need 3 values, std > 0; got {self.mean}, {self.std}"
+            )
         if self.test_views < 1:
             raise ValueError(f"DataConfig.test_views must be >= 1, got {self.test_views}")
         if self.short_clip not in ("error", "pad"):
-            raise ValueError(f"DataConfig.short_clip must be 'error' or 'pad', got {self.short_clip!r}")
+            raise ValueError(
+                f"DataConfig.short_clip must be 'error' or 'pad', got {self.short_clip!r}"
+            )
         if not self.flow_bound > 0:
             raise ValueError(f"DataConfig.flow_bound must be > 0, got {self.flow_bound}")
         if self.skeleton_stream not in ("joint", "bone"):
@@ -111,4 +117,68 @@ class DataConfig:
         d = dataclasses.asdict(self)
         if fields is not None:
             d = {k: d[k] for k in fields}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ---- training and runs (the engine, issue 6) ---------------------------------------------------
+LossKind = Literal["bce", "softmax_bce"]
+LOSS_KINDS: tuple[str, ...] = ("bce", "softmax_bce")
+Precision = Literal["auto", "32", "bf16"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one model is optimised. Every field enters the run's ``config_sha``."""
+
+    epochs: int = 80  # PAPER: 80 epochs per stage (section 4.5)
+    batch_size: int = 16  # clips per optimiser step (ASSUMPTION: paper silent; released 16 videos)
+    lr: float = 1e-4  # PAPER: AdamW, learning rate 1e-4
+    weight_decay: float = 0.05  # released code: 0.05 on >=2-D params, 0 on 1-D params
+    warmup_epochs: float = 0.0  # linear warm-up length (fractional epochs), then cosine decay
+    warmup_start_lr: float = 1e-6  # released code: WARMUP_START_LR
+    end_lr: float = 1e-6  # released code: COSINE_END_LR
+    grad_clip: float | None = 1.0  # global L2 gradient-norm clip (released code); None = off
+    loss: LossKind = "bce"  # PAPER: BCE with logits; "softmax_bce" = the released code's loss
+    precision: Precision = "auto"  # auto = bf16 autocast on a GPU, fp32 on CPU
+    deterministic: bool = True  # torch deterministic algorithms (exact resume on CPU)
+    num_workers: int = 0  # DataLoader worker processes
+    val_every_n_epochs: int = 0  # validation loss/mAP during training (0 = only the final eval)
+    log_every_n_steps: int = 5  # CSV log interval in optimiser steps
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"TrainConfig.epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"TrainConfig.batch_size must be >= 1, got {self.batch_size}")
+        if self.lr <= 0:
+            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
+        if self.warmup_epochs < 0:
+            raise ValueError(f"TrainConfig.warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        if self.loss not in LOSS_KINDS:
+            raise ValueError(f"TrainConfig.loss {self.loss!r}; choose from {', '.join(LOSS_KINDS)}")
+        if self.precision not in ("auto", "32", "bf16"):
+            raise ValueError(f"TrainConfig.precision {self.precision!r}; choose auto, 32 or bf16")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ValueError(f"TrainConfig.grad_clip must be > 0 or None, got {self.grad_clip}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines one run's result; ``config.json`` is ``asdict`` of it."""
+
+    experiment: str  # experiment name (musclemap_lib.experiments)
+    profile: str  # smoke | cpu | paper
+    model: str  # registry name of the model
+    scale: str  # model scale (paper | cpu | smoke)
+    data: DataConfig  # sampling, transforms, views
+    train: TrainConfig | None  # None: evaluated without training (Random, All Ones)
+    seed: int = 0  # seed_everything seed (also the Random baseline's seed)
+    # (experiment, config_sha) of the stage-1 runs whose weights initialise this run
+    stage1: tuple[tuple[str, str], ...] = ()
+    skip_bad: bool = False  # skip and count bad clips instead of stopping
+    bootstrap_n: int = 1000  # bootstrap resamples for the mAP intervals
+
+    def sha(self) -> str:
+        """The 16-hex-digit ``config_sha`` of this run (key order ignored)."""
+        d = dataclasses.asdict(self)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

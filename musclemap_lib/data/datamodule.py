@@ -114,7 +114,9 @@ class MuscleMapDataModule(L.LightningDataModule):
             backend=self.backend,
         )
 
-    def _loader(self, ds: ClipDataset, shuffle: bool, batch_size: int, drop_last: bool) -> DataLoader:
+    def _loader(
+        self, ds: ClipDataset, shuffle: bool, batch_size: int, drop_last: bool
+    ) -> DataLoader:
         return DataLoader(
             ds,
             batch_size=batch_size,
@@ -138,7 +140,9 @@ class MuscleMapDataModule(L.LightningDataModule):
         flips), which makes its val mAP stochastic; ours is deterministic.
         """
         self.setup()
-        return [self._loader(self.datasets[s], False, self.eval_batch_size, False) for s in VAL_SPLITS]
+        return [
+            self._loader(self.datasets[s], False, self.eval_batch_size, False) for s in VAL_SPLITS
+        ]
 
     def test_dataloader(self) -> list[DataLoader]:
         """``[known_test, new_test]``, one view per clip (the released test protocol).
@@ -146,7 +150,9 @@ class MuscleMapDataModule(L.LightningDataModule):
         For k-view evaluation use :meth:`split_dataloader` with ``views=k``.
         """
         self.setup()
-        return [self._loader(self.datasets[s], False, self.eval_batch_size, False) for s in TEST_SPLITS]
+        return [
+            self._loader(self.datasets[s], False, self.eval_batch_size, False) for s in TEST_SPLITS
+        ]
 
     def split_dataloader(
         self, split: str, views: int | None = None, batch_size: int | None = None

@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -59,6 +58,7 @@ from musclemap_lib.data.transforms import (
     apply_color_jitter,
     crop_resize,
     normalize,
+    resize_stack,
     sample_color_jitter,
     sample_spatial,
     transform_flow,
@@ -100,15 +100,8 @@ def resize_frames(frames: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     t, h, w, c = frames.shape
     if (h, w) == hw:
         return frames
-    interp = cv2.INTER_AREA if hw[0] < h else cv2.INTER_LINEAR
     stacked = np.ascontiguousarray(frames.transpose(1, 2, 0, 3).reshape(h, w, t * c))
-    parts = [
-        cv2.resize(stacked[..., i : i + 512], (hw[1], hw[0]), interpolation=interp).reshape(
-            hw[0], hw[1], -1
-        )
-        for i in range(0, t * c, 512)
-    ]
-    return np.concatenate(parts, axis=-1).reshape(hw[0], hw[1], t, c).transpose(2, 0, 1, 3)
+    return resize_stack(stacked, hw).reshape(hw[0], hw[1], t, c).transpose(2, 0, 1, 3)
 
 
 class ClipDataset(Dataset):
@@ -297,7 +290,9 @@ class ClipDataset(Dataset):
             item["flow"] = _to_cthw(transform_flow(flow_px, params, cfg.flow_bound))
 
     def _clip_cache_path(self, row: ManifestRow, base_hw: tuple[int, int]) -> Path:
-        key = f"v{CLIP_CACHE_VERSION}|{file_identity(row.video)}|{base_hw}|r{self.cfg.sampling_rate}"
+        key = (
+            f"v{CLIP_CACHE_VERSION}|{file_identity(row.video)}|{base_hw}|r{self.cfg.sampling_rate}"
+        )
         digest = hashlib.sha256(key.encode()).hexdigest()[:24]
         return self.cache_dir / "clips" / digest[:2] / f"{digest}.npy"
 
@@ -326,7 +321,9 @@ class ClipDataset(Dataset):
         path = row.skeleton
         assert path is not None  # checked in __init__
         if not path.is_file():
-            raise ClipError(f"{row.where()}: skeleton file {path} does not exist", row.clip_id, path)
+            raise ClipError(
+                f"{row.where()}: skeleton file {path} does not exist", row.clip_id, path
+            )
         problem = check_skeleton_header(path)
         if problem:
             raise ClipError(f"{row.where()}: {problem}", row.clip_id, path)

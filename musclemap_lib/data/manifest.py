@@ -209,8 +209,10 @@ class Manifest:
                     problems.append(f"{r.where()}: {kind} file {p} does not exist")
                     continue
                 num_files += 1
-                digest.update(f"{p.relative_to(self.root) if p.is_relative_to(self.root) else p}:"
-                              f"{p.stat().st_size};".encode())
+                digest.update(
+                    f"{p.relative_to(self.root) if p.is_relative_to(self.root) else p}:"
+                    f"{p.stat().st_size};".encode()
+                )
                 if kind == "skeleton" and check_skeleton_headers:
                     msg = check_skeleton_header(p)
                     if msg:
@@ -218,7 +220,9 @@ class Manifest:
         if problems:
             raise ManifestError(_format_problems(self.path, problems, "fix or remove these rows"))
         fingerprint = self.info.get("fingerprint") or "files-" + digest.hexdigest()[:16]
-        report = VerifyReport(self.root, str(fingerprint), len(self.rows), num_files, self.split_sizes())
+        report = VerifyReport(
+            self.root, str(fingerprint), len(self.rows), num_files, self.split_sizes()
+        )
         log.info(
             "verified %s: %d clips, %d files, fingerprint %s",
             self.path,
@@ -302,16 +306,22 @@ def load_manifest(root: str | Path) -> Manifest:
             clip_id = (rec.get("clip_id") or "").strip()
             where = f"line {line} (clip {clip_id!r})"
             if None in rec:  # more fields than header columns
-                problems.append(f"{where}: {len(rec[None]) } extra field(s); quote values with commas")
+                problems.append(
+                    f"{where}: {len(rec[None])} extra field(s); quote values with commas"
+                )
             if not clip_id:
                 problems.append(f"{where}: empty clip_id")
             elif clip_id in seen:
-                problems.append(f"{where}: clip_id {clip_id!r} already used on line {seen[clip_id]}")
+                problems.append(
+                    f"{where}: clip_id {clip_id!r} already used on line {seen[clip_id]}"
+                )
             else:
                 seen[clip_id] = line
             split = (rec.get("split") or "").strip()
             if split not in SPLITS:
-                problems.append(f"{where}: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+                problems.append(
+                    f"{where}: unknown split {split!r}; expected one of {', '.join(SPLITS)}"
+                )
             labels = tuple(x.strip() for x in (rec.get("labels") or "").split(";") if x.strip())
             unknown = [x for x in labels if x not in MUSCLE_INDEX]
             if unknown:

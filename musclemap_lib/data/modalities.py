@@ -20,7 +20,9 @@ from musclemap_lib.skeleton import NUM_JOINTS, bone_parents
 log = logging.getLogger(__name__)
 
 # Farneback parameters (OpenCV's commonly used set for video flow).
-FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
+FARNEBACK = dict(
+    pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0
+)
 FLOW_CACHE_VERSION = 1
 
 

@@ -80,7 +80,9 @@ def safe_load_list(path: Path) -> list:
             "plain Python types, e.g. [int(i) for i in labels])"
         ) from err
     except Exception as err:  # noqa: BLE001 - damaged pickles raise many types
-        raise ListImportError(f"{path} is not a readable pickle ({type(err).__name__}: {err})") from err
+        raise ListImportError(
+            f"{path} is not a readable pickle ({type(err).__name__}: {err})"
+        ) from err
     _check_types(obj, path, "top level")
     if not isinstance(obj, list):
         raise ListImportError(f"{path} holds a {type(obj).__name__}; expected a list")
@@ -107,7 +109,9 @@ def find_lists(lists_dir: Path, split: str) -> tuple[Path, Path]:
     for videos, labels in layouts:
         if videos.is_file() and labels.is_file():
             return videos, labels
-    expected = " or ".join(f"{v.relative_to(lists_dir)} + {lb.relative_to(lists_dir)}" for v, lb in layouts)
+    expected = " or ".join(
+        f"{v.relative_to(lists_dir)} + {lb.relative_to(lists_dir)}" for v, lb in layouts
+    )
     raise ListImportError(f"no lists for split {split!r} in {lists_dir}; expected {expected}")
 
 
@@ -162,8 +166,9 @@ def import_musclemap(
     problems: list[str] = []
     used: dict[str, str] = {}
     counts: dict[str, int] = {}
+    list_files = {s: find_lists(lists_dir, s) for s in SPLIT_MAP}  # check all first
     for official, ours in SPLIT_MAP.items():
-        vpath, lpath = find_lists(lists_dir, official)
+        vpath, lpath = list_files[official]
         videos, labels = safe_load_list(vpath), safe_load_list(lpath)
         if len(videos) != len(labels):
             raise ListImportError(
@@ -181,7 +186,9 @@ def import_musclemap(
                 continue
             bad = [x for x in lab if not 0 <= x < NUM_MUSCLES]
             if bad:
-                problems.append(f"{lpath} item {i}: muscle indices {bad} outside 0..{NUM_MUSCLES - 1}")
+                problems.append(
+                    f"{lpath} item {i}: muscle indices {bad} outside 0..{NUM_MUSCLES - 1}"
+                )
                 continue
             if not lab:
                 problems.append(f"{lpath} item {i}: empty label list for {v}")
@@ -218,7 +225,9 @@ def import_musclemap(
                 }
             )
     if problems:
-        more = f"\n  ... and {len(problems) - _MAX_LISTED} more" if len(problems) > _MAX_LISTED else ""
+        more = (
+            f"\n  ... and {len(problems) - _MAX_LISTED} more" if len(problems) > _MAX_LISTED else ""
+        )
         raise ListImportError(
             f"cannot import MuscleMap136: {len(problems)} problem(s); nothing was written:\n  "
             + "\n  ".join(problems[:_MAX_LISTED])
@@ -233,7 +242,11 @@ def import_musclemap(
     _atomic_write(out_dir / MANIFEST_NAME, text)
     info = {
         "dataset": "MuscleMap136",
-        "imported_from": {"lists": str(lists_dir), "videos": str(videos_dir), "skeletons": str(skel_dir or "")},
+        "imported_from": {
+            "lists": str(lists_dir),
+            "videos": str(videos_dir),
+            "skeletons": str(skel_dir or ""),
+        },
         "counts": counts,
         "has_skeletons": skel_dir is not None,
         "fingerprint": "mm136-" + hashlib.sha256(text.encode()).hexdigest()[:16],

@@ -71,6 +71,27 @@ def sample_spatial(
     return SpatialParams((height, width), (y0, x0, side), cfg.crop_size, flip)
 
 
+def resize_stack(stacked: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Resize an ``(H, W, K)`` image with any number of channels ``K`` to ``hw``.
+
+    Area filtering when shrinking, bilinear when enlarging. OpenCV takes at most 4 channels for
+    the area filter at non-integer ratios and 512 otherwise, so the channels go in chunks.
+    """
+    h, w, k = stacked.shape
+    shrink = hw[0] < h or hw[1] < w
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    chunk = 4 if shrink else 512
+    if k <= chunk:
+        return cv2.resize(stacked, (hw[1], hw[0]), interpolation=interp).reshape(hw[0], hw[1], k)
+    parts = [
+        cv2.resize(
+            np.ascontiguousarray(stacked[..., i : i + chunk]), (hw[1], hw[0]), interpolation=interp
+        ).reshape(hw[0], hw[1], -1)
+        for i in range(0, k, chunk)
+    ]
+    return np.concatenate(parts, axis=-1)
+
+
 def crop_resize(frames: np.ndarray, p: SpatialParams) -> np.ndarray:
     """Crop the box out of every frame, resize it to ``out x out`` and flip if asked.
 
@@ -88,19 +109,7 @@ def crop_resize(frames: np.ndarray, p: SpatialParams) -> np.ndarray:
     # One cv2.resize over T*C channels is much faster than a loop over frames.
     stacked = np.ascontiguousarray(region.transpose(1, 2, 0, 3).reshape(side, side, t * c))
     if side != p.out:
-        interp = cv2.INTER_AREA if side > p.out else cv2.INTER_LINEAR
-        if t * c > 512:  # OpenCV's channel limit
-            stacked = np.concatenate(
-                [
-                    cv2.resize(stacked[..., i : i + 512], (p.out, p.out), interpolation=interp).reshape(
-                        p.out, p.out, -1
-                    )
-                    for i in range(0, t * c, 512)
-                ],
-                axis=-1,
-            )
-        else:
-            stacked = cv2.resize(stacked, (p.out, p.out), interpolation=interp)
+        stacked = resize_stack(stacked, (p.out, p.out))
     out = stacked.reshape(p.out, p.out, t, c).transpose(2, 0, 1, 3)  # (T, out, out, C)
     if p.flip:
         out = out[:, :, ::-1, :]

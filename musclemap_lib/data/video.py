@@ -23,6 +23,7 @@ Temporal sampling picks ``num_frames`` frames ``sampling_rate`` apart. A clip co
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -174,11 +175,23 @@ def multiview_indices(
     return np.stack(
         [
             sample_indices(
-                num_video_frames, num_frames, sampling_rate, "uniform", None, j, views, short_clip, path
+                num_video_frames,
+                num_frames,
+                sampling_rate,
+                "uniform",
+                None,
+                j,
+                views,
+                short_clip,
+                path,
             )
             for j in range(views)
         ]
     )
+
+
+class _DecordWidthBug(Exception):
+    """decord's buffer-size bug for some frame widths (the file itself is fine)."""
 
 
 def _open_decord(path: Path, num_threads: int = 1):
@@ -204,6 +217,10 @@ def _read_decord(path: Path, indices: np.ndarray, num_threads: int) -> np.ndarra
     try:
         frames = vr.get_batch([int(i) for i in indices]).asnumpy()
     except Exception as err:  # noqa: BLE001
+        if "DECORDArrayCopyFromTo" in str(err):
+            # decord 0.6.0 bug: frames of some widths (16, 24, 48, 72 px among the multiples
+            # of 8 up to 256) fail with a buffer-size mismatch although the file is fine.
+            raise _DecordWidthBug(str(err)) from err
         raise VideoError(
             f"decord failed to decode frames of {path} ({type(err).__name__}: {str(err)[:200]}); "
             "the file is corrupt or truncated: regenerate or re-download it",
@@ -265,13 +282,27 @@ def read_frames(
         raise VideoError(f"video file {path} does not exist", path)
     indices = np.asarray(indices, dtype=np.int64)
     if backend == "decord":
-        frames = _read_decord(path, indices, num_threads)
+        try:
+            frames = _read_decord(path, indices, num_threads)
+        except _DecordWidthBug:
+            # One warning per process (Python's warning registry dedups the same text).
+            warnings.warn(
+                "decord 0.6.0 cannot decode videos of some frame widths (e.g. 48 px); those are "
+                "decoded with PyAV instead, which gives the same frames. Generate videos with "
+                "another width (e.g. 64) to use decord.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            log.debug("decord width bug on %s; decoded with PyAV", path)
+            frames = _read_pyav(path, indices)
     elif backend == "pyav":
         frames = _read_pyav(path, indices)
     else:
         raise ValueError(f"unknown video backend {backend!r}; expected one of {BACKENDS}")
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] != len(indices):
-        raise VideoError(f"video {path} decoded to shape {frames.shape}; expected (T, H, W, 3)", path)
+        raise VideoError(
+            f"video {path} decoded to shape {frames.shape}; expected (T, H, W, 3)", path
+        )
     return frames
 
 

@@ -20,7 +20,9 @@ def test_loads_rows_splits_and_labels(tiny_data):
     assert row.clip_id == "c1" and row.line == 3
     vec = row.multihot()
     assert vec.shape == (20,) and vec.dtype == np.float32
-    assert {i for i in np.flatnonzero(vec)} == {MUSCLE_INDEX[x] for x in ("chest", "triceps", "shoulder")}
+    assert {i for i in np.flatnonzero(vec)} == {
+        MUSCLE_INDEX[x] for x in ("chest", "triceps", "shoulder")
+    }
     # labels are kept in the paper's order whatever order the file uses
     assert list(row.labels) == ["chest", "shoulder", "triceps"]
     assert m.label_matrix("new_test").shape == (2, 20)
@@ -40,7 +42,13 @@ def test_fingerprint_computed_without_dataset_json(fresh_data):
     assert fp1.startswith("files-")
     with open(fresh_data / "skeletons" / "c0.npy", "ab") as f:
         f.write(b"\0" * 64)  # a changed file changes the fingerprint
-    fp2 = load_manifest(fresh_data, ).verify(check_skeleton_headers=False).fingerprint
+    fp2 = (
+        load_manifest(
+            fresh_data,
+        )
+        .verify(check_skeleton_headers=False)
+        .fingerprint
+    )
     assert fp2 != fp1
 
 

@@ -48,7 +48,9 @@ def write_video(path: Path, frames: np.ndarray, fps: int = FPS) -> None:
             c.mux(pk)
 
 
-def make_clip(seed: int, n: int = N_FRAMES, h: int = H, w: int = W) -> tuple[np.ndarray, np.ndarray]:
+def make_clip(
+    seed: int, n: int = N_FRAMES, h: int = H, w: int = W
+) -> tuple[np.ndarray, np.ndarray]:
     """Frames (n, h, w, 3) uint8 and a matching skeleton (n, 17, 3) float32."""
     rng = np.random.default_rng(seed)
     base = rng.random((h // 4, (w + n * SHIFT) // 4 + 1, 3)).astype(np.float32)
@@ -105,5 +107,3 @@ def write_manifest(root: Path, rows: list[dict]) -> None:
 def read_rows(root: Path) -> list[dict]:
     with (root / "manifest.csv").open(newline="") as f:
         return list(csv.DictReader(f))
-
-
