@@ -64,7 +64,9 @@ RULES: dict[str, JointAction] = {
     # Trunk and neck.
     "trunk_flex": JointAction(("upper_abdominis",), "trunk flexion curling the ribs to the pelvis"),
     "trunk_rot": JointAction(("obliques",), "trunk rotation"),
-    "trunk_lat": JointAction(("obliques",), "lateral trunk flexion or resisting it in side support"),
+    "trunk_lat": JointAction(
+        ("obliques",), "lateral trunk flexion or resisting it in side support"
+    ),
     "trunk_ext": JointAction(("lower_back",), "trunk extension against gravity"),
     "anti_ext": JointAction(
         ("upper_abdominis", "lower_abdominis"), "bracing the trunk against sagging in prone support"
@@ -92,7 +94,8 @@ RULES: dict[str, JointAction] = {
     "grip": JointAction(("forearms", "wrists"), "gripping a bar under body weight"),
     "hand_support": JointAction(("wrists", "forearms"), "body weight carried on the hands"),
     "shoulder_support": JointAction(
-        ("shoulder",), "stabilising the shoulder under body weight in a straight-arm or forearm support"
+        ("shoulder",),
+        "stabilising the shoulder under body weight in a straight-arm or forearm support",
     ),
     "arm_cycle": JointAction(("shoulder",), "repeated arm abduction or circling against gravity"),
     "arm_sweep": JointAction(("upper_back",), "thoracic rotation with the arm sweeping under"),

@@ -63,8 +63,9 @@ def sample_appearance(rng: np.random.Generator) -> Appearance:
     """Random clothing/skin colours, independent of the activity."""
     tones = [(190, 210, 240), (150, 180, 225), (110, 145, 195), (75, 105, 150), (50, 70, 105)]
     skin = np.array(tones[rng.integers(len(tones))]) + rng.integers(-12, 13, 3)
-    hair = np.array([(20, 20, 25), (30, 45, 70), (60, 90, 130), (150, 190, 220), (90, 90, 95)][
-        rng.integers(5)])
+    hair = np.array(
+        [(20, 20, 25), (30, 45, 70), (60, 90, 130), (150, 190, 220), (90, 90, 95)][rng.integers(5)]
+    )
 
     def cloth() -> tuple[int, int, int]:
         hsv = np.uint8([[[rng.integers(0, 180), rng.integers(0, 255), rng.integers(40, 240)]]])
@@ -162,7 +163,9 @@ def _clip_near(poly: np.ndarray, cam: Camera, near: float = 0.05) -> np.ndarray 
     if len(out) < 3:
         return None
     pts = np.array(out)
-    return np.stack([cam.f * pts[:, 0] / pts[:, 2] + cam.cx, cam.f * pts[:, 1] / pts[:, 2] + cam.cy], 1)
+    return np.stack(
+        [cam.f * pts[:, 0] / pts[:, 2] + cam.cx, cam.f * pts[:, 1] / pts[:, 2] + cam.cy], 1
+    )
 
 
 def _poly(img: np.ndarray, cam: Camera, poly: np.ndarray, color, shift: int = 4) -> None:
@@ -175,10 +178,26 @@ def _poly(img: np.ndarray, cam: Camera, poly: np.ndarray, color, shift: int = 4)
 def _box(img: np.ndarray, cam: Camera, lo, hi, color, light: np.ndarray) -> None:
     """A shaded 3-D box, faces drawn back to front."""
     lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-    c = np.array([[lo[0], lo[1], lo[2]], [hi[0], lo[1], lo[2]], [hi[0], hi[1], lo[2]], [lo[0], hi[1], lo[2]],
-                  [lo[0], lo[1], hi[2]], [hi[0], lo[1], hi[2]], [hi[0], hi[1], hi[2]], [lo[0], hi[1], hi[2]]])
-    faces = [((0, 1, 2, 3), (0, 0, -1)), ((4, 5, 6, 7), (0, 0, 1)), ((0, 1, 5, 4), (0, -1, 0)),
-             ((3, 2, 6, 7), (0, 1, 0)), ((0, 3, 7, 4), (-1, 0, 0)), ((1, 2, 6, 5), (1, 0, 0))]
+    c = np.array(
+        [
+            [lo[0], lo[1], lo[2]],
+            [hi[0], lo[1], lo[2]],
+            [hi[0], hi[1], lo[2]],
+            [lo[0], hi[1], lo[2]],
+            [lo[0], lo[1], hi[2]],
+            [hi[0], lo[1], hi[2]],
+            [hi[0], hi[1], hi[2]],
+            [lo[0], hi[1], hi[2]],
+        ]
+    )
+    faces = [
+        ((0, 1, 2, 3), (0, 0, -1)),
+        ((4, 5, 6, 7), (0, 0, 1)),
+        ((0, 1, 5, 4), (0, -1, 0)),
+        ((3, 2, 6, 7), (0, 1, 0)),
+        ((0, 3, 7, 4), (-1, 0, 0)),
+        ((1, 2, 6, 5), (1, 0, 0)),
+    ]
     order = []
     for idx, nrm in faces:
         ctr = c[list(idx)].mean(0)
@@ -190,8 +209,9 @@ def _box(img: np.ndarray, cam: Camera, lo, hi, color, light: np.ndarray) -> None
         _poly(img, cam, c[list(idx)], tuple(int(v * shade) for v in color))
 
 
-def render_background(scene: Scene, cam: Camera, w: int, h: int, center: np.ndarray,
-                      body_axis: np.ndarray) -> np.ndarray:
+def render_background(
+    scene: Scene, cam: Camera, w: int, h: int, center: np.ndarray, body_axis: np.ndarray
+) -> np.ndarray:
     """The static scene of a source video: (H, W, 3) uint8 BGR."""
     rng = np.random.default_rng(scene.seed)
     img = np.zeros((h, w, 3), np.uint8)
@@ -202,19 +222,34 @@ def render_background(scene: Scene, cam: Camera, w: int, h: int, center: np.ndar
     grad = np.linspace(0, 1, h)[:, None, None]
     img[:] = (top * (1 - grad) + bot * grad).astype(np.uint8)
     if scene.kind == "outdoor":
-        img[:] = (np.array([235, 200, 150]) * (1 - grad) + np.array([250, 230, 210]) * grad).astype(np.uint8)
+        img[:] = (np.array([235, 200, 150]) * (1 - grad) + np.array([250, 230, 210]) * grad).astype(
+            np.uint8
+        )
     s = 6.0 if scene.kind != "gym" else 9.0
     room_yaw = rng.uniform(0, 2 * np.pi)
-    rot = np.array([[np.cos(room_yaw), 0, np.sin(room_yaw)], [0, 1, 0], [-np.sin(room_yaw), 0, np.cos(room_yaw)]])
+    rot = np.array(
+        [
+            [np.cos(room_yaw), 0, np.sin(room_yaw)],
+            [0, 1, 0],
+            [-np.sin(room_yaw), 0, np.cos(room_yaw)],
+        ]
+    )
     cxz = center * np.array([1, 0, 1])
 
     def wp(x: float, y: float, z: float) -> np.ndarray:
         return rot @ np.array([x, y, z]) + cxz
 
-    floor_col = {"room": rng.integers(60, 200, 3), "gym": rng.integers(30, 120, 3),
-                 "outdoor": np.array([60, 140, 70]) * rng.uniform(0.6, 1.2, 3)}[scene.kind]
-    _poly(img, cam, np.array([wp(-s, 0, -s), wp(s, 0, -s), wp(s, 0, s), wp(-s, 0, s)]),
-          tuple(int(c) for c in np.clip(floor_col, 0, 255)))
+    floor_col = {
+        "room": rng.integers(60, 200, 3),
+        "gym": rng.integers(30, 120, 3),
+        "outdoor": np.array([60, 140, 70]) * rng.uniform(0.6, 1.2, 3),
+    }[scene.kind]
+    _poly(
+        img,
+        cam,
+        np.array([wp(-s, 0, -s), wp(s, 0, -s), wp(s, 0, s), wp(-s, 0, s)]),
+        tuple(int(c) for c in np.clip(floor_col, 0, 255)),
+    )
     # Floor texture: planks or tiles as lines in perspective.
     step = rng.uniform(0.3, 0.9)
     line_col = tuple(int(c) for c in np.clip(floor_col * 0.75, 0, 255))
@@ -227,37 +262,84 @@ def render_background(scene: Scene, cam: Camera, w: int, h: int, center: np.ndar
             ok = z > 0.1
             for i in range(len(seg) - 1):
                 if ok[i] and ok[i + 1]:
-                    cv2.line(img, tuple(np.round(uv[i]).astype(int)), tuple(np.round(uv[i + 1]).astype(int)),
-                             line_col, 1, cv2.LINE_AA)
+                    cv2.line(
+                        img,
+                        tuple(np.round(uv[i]).astype(int)),
+                        tuple(np.round(uv[i + 1]).astype(int)),
+                        line_col,
+                        1,
+                        cv2.LINE_AA,
+                    )
     if scene.kind != "outdoor":
         wall_col = rng.integers(90, 240, 3)
         wh = 3.0
-        for k, (a, b) in enumerate([((-s, -s), (s, -s)), ((s, -s), (s, s)), ((s, s), (-s, s)), ((-s, s), (-s, -s))]):
+        for k, (a, b) in enumerate(
+            [((-s, -s), (s, -s)), ((s, -s), (s, s)), ((s, s), (-s, s)), ((-s, s), (-s, -s))]
+        ):
             col = wall_col * (0.8 + 0.1 * k)
-            _poly(img, cam, np.array([wp(a[0], 0, a[1]), wp(b[0], 0, b[1]), wp(b[0], wh, b[1]), wp(a[0], wh, a[1])]),
-                  tuple(int(c) for c in np.clip(col, 0, 255)))
+            _poly(
+                img,
+                cam,
+                np.array(
+                    [wp(a[0], 0, a[1]), wp(b[0], 0, b[1]), wp(b[0], wh, b[1]), wp(a[0], wh, a[1])]
+                ),
+                tuple(int(c) for c in np.clip(col, 0, 255)),
+            )
             # Windows, doors and pictures on the wall.
             for _ in range(rng.integers(0, 3)):
                 u0 = rng.uniform(0.1, 0.8)
                 du = rng.uniform(0.08, 0.2)
-                y0, y1 = (rng.uniform(0.8, 1.2), rng.uniform(2.0, 2.6)) if rng.random() < 0.6 else (0.0, 2.1)
+                y0, y1 = (
+                    (rng.uniform(0.8, 1.2), rng.uniform(2.0, 2.6))
+                    if rng.random() < 0.6
+                    else (0.0, 2.1)
+                )
                 pa, pb = np.array(a), np.array(b)
                 q0, q1 = pa + (pb - pa) * u0, pa + (pb - pa) * (u0 + du)
                 inset = -0.01 * (pa + pb) / np.linalg.norm(pa + pb + 1e-6)
                 q0, q1 = q0 + inset, q1 + inset
                 col = rng.integers(180, 255, 3) if y0 > 0 else rng.integers(40, 160, 3)
-                _poly(img, cam, np.array([wp(q0[0], y0, q0[1]), wp(q1[0], y0, q1[1]), wp(q1[0], y1, q1[1]),
-                                          wp(q0[0], y1, q0[1])]), tuple(int(c) for c in col))
+                _poly(
+                    img,
+                    cam,
+                    np.array(
+                        [
+                            wp(q0[0], y0, q0[1]),
+                            wp(q1[0], y0, q1[1]),
+                            wp(q1[0], y1, q1[1]),
+                            wp(q0[0], y1, q0[1]),
+                        ]
+                    ),
+                    tuple(int(c) for c in col),
+                )
         # Furniture along the walls.
         for _ in range(rng.integers(1, 5)):
             side = rng.integers(4)
             u = rng.uniform(-s + 1, s - 1)
-            depth, width, height = rng.uniform(0.4, 0.9), rng.uniform(0.6, 2.0), rng.uniform(0.4, 1.9)
-            x0, z0 = [(u, -s + 0.05), (s - 0.05 - depth, u), (u, s - 0.05 - depth), (-s + 0.05, u)][side]
-            lo, hi = wp(x0, 0, z0), wp(x0 + (width if side % 2 == 0 else depth), height,
-                                       z0 + (depth if side % 2 == 0 else width))
-            _box(img, cam, np.minimum(lo, hi), np.maximum(lo, hi), tuple(int(c) for c in rng.integers(30, 220, 3)),
-                 light)
+            depth, width, height = (
+                rng.uniform(0.4, 0.9),
+                rng.uniform(0.6, 2.0),
+                rng.uniform(0.4, 1.9),
+            )
+            x0, z0 = [(u, -s + 0.05), (s - 0.05 - depth, u), (u, s - 0.05 - depth), (-s + 0.05, u)][
+                side
+            ]
+            lo, hi = (
+                wp(x0, 0, z0),
+                wp(
+                    x0 + (width if side % 2 == 0 else depth),
+                    height,
+                    z0 + (depth if side % 2 == 0 else width),
+                ),
+            )
+            _box(
+                img,
+                cam,
+                np.minimum(lo, hi),
+                np.maximum(lo, hi),
+                tuple(int(c) for c in rng.integers(30, 220, 3)),
+                light,
+            )
     else:
         for _ in range(rng.integers(3, 9)):  # trees and bushes in the distance
             ang = rng.uniform(0, 2 * np.pi)
@@ -266,16 +348,40 @@ def render_background(scene: Scene, cam: Camera, w: int, h: int, center: np.ndar
             uv, z = cam.project(np.stack([base, base + [0, rng.uniform(1.5, 4), 0]]))
             if (z > 0.5).all():
                 rad = max(1, int(abs(uv[1, 1] - uv[0, 1]) * 0.4))
-                cv2.line(img, tuple(uv[0].astype(int)), tuple(uv[1].astype(int)), (40, 60, 90), max(1, rad // 4))
-                cv2.circle(img, tuple(uv[1].astype(int)), rad, tuple(int(c) for c in rng.integers(20, 120, 3) * [0.5, 1, 0.5]),
-                           -1, cv2.LINE_AA)
+                cv2.line(
+                    img,
+                    tuple(uv[0].astype(int)),
+                    tuple(uv[1].astype(int)),
+                    (40, 60, 90),
+                    max(1, rad // 4),
+                )
+                cv2.circle(
+                    img,
+                    tuple(uv[1].astype(int)),
+                    rad,
+                    tuple(int(c) for c in rng.integers(20, 120, 3) * [0.5, 1, 0.5]),
+                    -1,
+                    cv2.LINE_AA,
+                )
     if scene.has_mat:
         a = body_axis * np.array([1, 0, 1])
         a = a / max(np.linalg.norm(a), 1e-6)
         p = np.array([-a[2], 0, a[0]])
         L, Wd = 0.95, 0.32
-        _poly(img, cam, np.array([cxz + a * L + p * Wd, cxz + a * L - p * Wd, cxz - a * L - p * Wd,
-                                  cxz - a * L + p * Wd]) + [0, 0.005, 0], scene.mat)
+        _poly(
+            img,
+            cam,
+            np.array(
+                [
+                    cxz + a * L + p * Wd,
+                    cxz + a * L - p * Wd,
+                    cxz - a * L - p * Wd,
+                    cxz - a * L + p * Wd,
+                ]
+            )
+            + [0, 0.005, 0],
+            scene.mat,
+        )
     return img
 
 
@@ -321,8 +427,15 @@ _SEG_R = np.array([r for _, _, r, _ in SEGMENTS])
 _SEG_TRUNK = np.array([p in ("torso", "chest", "hips") for _, _, _, p in SEGMENTS]) * 0.02
 
 
-def draw_person(img: np.ndarray, cam: Camera, j: np.ndarray, body: BodyShape, app: Appearance,
-                light: np.ndarray, props: tuple) -> None:
+def draw_person(
+    img: np.ndarray,
+    cam: Camera,
+    j: np.ndarray,
+    body: BodyShape,
+    app: Appearance,
+    light: np.ndarray,
+    props: tuple,
+) -> None:
     """Draw one frame of the person (and props) onto ``img`` (in place). ``j``: (J, 3)."""
     uv, z = cam.project(j)
     sc = 16.0
@@ -336,22 +449,37 @@ def draw_person(img: np.ndarray, cam: Camera, j: np.ndarray, body: BodyShape, ap
     pb = np.round(uv[_SEG_B] * sc).astype(int).tolist()
     items = []  # (depth, kind, payload)
     for k, (_, _, _, part) in enumerate(SEGMENTS):
-        items.append((float(depth[k]), "seg", (pa[k], pb[k], float(thick[k]), _part_color(app, part),
-                                               shade[k])))
+        items.append(
+            (
+                float(depth[k]),
+                "seg",
+                (pa[k], pb[k], float(thick[k]), _part_color(app, part), shade[k]),
+            )
+        )
     hd = float(z[J3["head"]])
     items.append((hd, "head", (uv[J3["head"]], body.head_r * cam.f / max(hd, 0.1), uv[J3["nose"]])))
     for kind, g in props:
         if kind == "bar":
             puv, pz = cam.project(g)
             q = np.round(puv * sc).astype(int).tolist()
-            items.append((float(pz.mean()) + 0.01, "seg", (q[0], q[1], max(1.0, 0.03 * cam.f / pz.mean()),
-                                                            (160, 160, 170), 1.0)))
+            items.append(
+                (
+                    float(pz.mean()) + 0.01,
+                    "seg",
+                    (q[0], q[1], max(1.0, 0.03 * cam.f / pz.mean()), (160, 160, 170), 1.0),
+                )
+            )
             for end in g:
                 post = np.stack([end, end * [1, 0, 1]])
                 puv2, pz2 = cam.project(post)
                 q = np.round(puv2 * sc).astype(int).tolist()
-                items.append((float(pz2.mean()) + 0.3, "seg", (q[0], q[1], max(1.0, 0.05 * cam.f / pz2.mean()),
-                                                                (90, 90, 100), 1.0)))
+                items.append(
+                    (
+                        float(pz2.mean()) + 0.3,
+                        "seg",
+                        (q[0], q[1], max(1.0, 0.05 * cam.f / pz2.mean()), (90, 90, 100), 1.0),
+                    )
+                )
     items.sort(key=lambda it: -it[0])
     for _, kind, p in items:
         if kind == "seg":
@@ -360,22 +488,53 @@ def draw_person(img: np.ndarray, cam: Camera, j: np.ndarray, body: BodyShape, ap
             t = int(round(thick_k))
             cv2.line(img, a, b, c, t, cv2.LINE_AA, 4)
             if thick_k >= 3:  # a highlight stripe makes limbs read as cylinders
-                hl = (min(255, int(c[0] * 1.25)), min(255, int(c[1] * 1.25)), min(255, int(c[2] * 1.25)))
+                hl = (
+                    min(255, int(c[0] * 1.25)),
+                    min(255, int(c[1] * 1.25)),
+                    min(255, int(c[2] * 1.25)),
+                )
                 o = int(-thick_k * 0.18 * sc)
-                cv2.line(img, (a[0] + o, a[1] + o), (b[0] + o, b[1] + o), hl, max(1, int(thick_k * 0.3)),
-                         cv2.LINE_AA, 4)
+                cv2.line(
+                    img,
+                    (a[0] + o, a[1] + o),
+                    (b[0] + o, b[1] + o),
+                    hl,
+                    max(1, int(thick_k * 0.3)),
+                    cv2.LINE_AA,
+                    4,
+                )
         else:
             ctr, rad, nose = p
-            cv2.circle(img, tuple(np.round(ctr * sc).astype(int).tolist()), max(1, int(round(rad * sc))),
-                       app.skin, -1, cv2.LINE_AA, 4)
+            cv2.circle(
+                img,
+                tuple(np.round(ctr * sc).astype(int).tolist()),
+                max(1, int(round(rad * sc))),
+                app.skin,
+                -1,
+                cv2.LINE_AA,
+                4,
+            )
             # Hair on the back of the head: offset away from the nose.
             back = ctr - (nose - ctr) * 0.45
-            cv2.circle(img, tuple(np.round(back * sc).astype(int).tolist()), max(1, int(round(rad * 0.9 * sc))),
-                       app.hair, -1, cv2.LINE_AA, 4)
+            cv2.circle(
+                img,
+                tuple(np.round(back * sc).astype(int).tolist()),
+                max(1, int(round(rad * 0.9 * sc))),
+                app.hair,
+                -1,
+                cv2.LINE_AA,
+                4,
+            )
 
 
-def draw_static_props(img: np.ndarray, cam: Camera, props: tuple, light: np.ndarray,
-                      body_axis: np.ndarray, center: np.ndarray) -> None:
+def draw_static_props(
+    img: np.ndarray,
+    cam: Camera,
+    props: tuple,
+    light: np.ndarray,
+    body_axis: np.ndarray,
+    center: np.ndarray,
+) -> None:
     """Props that do not move: bench under the hands, wall panel behind a wall sit."""
     for kind, g in props:
         if kind == "bench":
@@ -385,7 +544,14 @@ def draw_static_props(img: np.ndarray, cam: Camera, props: tuple, light: np.ndar
             _box(img, cam, lo, hi, (60, 80, 110), light)
         if kind == "wall":
             z0 = center[2] - 0.32
-            _box(img, cam, [center[0] - 1.0, 0, z0 - 0.1], [center[0] + 1.0, 2.2, z0], (200, 200, 190), light)
+            _box(
+                img,
+                cam,
+                [center[0] - 1.0, 0, z0 - 0.1],
+                [center[0] + 1.0, 2.2, z0],
+                (200, 200, 190),
+                light,
+            )
 
 
 def coco_pixels(cam: Camera, joints: np.ndarray) -> np.ndarray:

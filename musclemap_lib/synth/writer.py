@@ -174,8 +174,9 @@ def split_counts(plans: list[SourcePlan]) -> dict[str, int]:
 # Rendering one source video (runs in a worker process).
 
 
-def _effects(frame: np.ndarray, prev: np.ndarray | None, scene: render.Scene,
-             shake: np.ndarray) -> np.ndarray:
+def _effects(
+    frame: np.ndarray, prev: np.ndarray | None, scene: render.Scene, shake: np.ndarray
+) -> np.ndarray:
     """Camera shake and motion blur on one (H, W, 3) float32 frame."""
     h, w = frame.shape[:2]
     out = frame
@@ -187,8 +188,13 @@ def _effects(frame: np.ndarray, prev: np.ndarray | None, scene: render.Scene,
     return out
 
 
-def _skeleton(uv: np.ndarray, shake: np.ndarray, size: tuple[int, int], body_px: float,
-              rng: np.random.Generator) -> np.ndarray:
+def _skeleton(
+    uv: np.ndarray,
+    shake: np.ndarray,
+    size: tuple[int, int],
+    body_px: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Pose-estimator-like (T, 17, 3) from exact pixels (T, 17, 2)."""
     t = uv.shape[0]
     # Jitter: white noise plus a slow drift, scaled by the person's size in pixels.
@@ -233,19 +239,31 @@ def render_source(job: tuple[SourcePlan, SynthProfile, int, str]) -> list[dict[s
     app = render.sample_appearance(rng)
     scene = render.sample_scene(rng)
     w, h, t_n = prof.width, prof.height, prof.frames
-    style = {k: float(rng.normal(0, 4)) for k in ("l_sh_abd", "r_sh_abd", "l_elbow", "r_elbow", "neck_flex")}
+    style = {
+        k: float(rng.normal(0, 4))
+        for k in ("l_sh_abd", "r_sh_abd", "l_elbow", "r_elbow", "neck_flex")
+    }
     swap = bool(rng.random() < 0.5)
     tempo0 = float(rng.uniform(0.85, 1.2))
     # Per-clip variation around the source's style, and a gap between clips of the source.
     clip_params, times = [], []
     start = float(rng.uniform(0, 3))
     for _ in range(plan.clips):
-        clip_params.append(motions.ClipParams(
-            tempo=tempo0 * float(rng.uniform(0.9, 1.1)), rom=float(rng.uniform(0.75, 1.1)),
-            phase=float(rng.uniform(0, 1)), asym=float(rng.uniform(-0.12, 0.12)), swap=swap, style=style))
+        clip_params.append(
+            motions.ClipParams(
+                tempo=tempo0 * float(rng.uniform(0.9, 1.1)),
+                rom=float(rng.uniform(0.75, 1.1)),
+                phase=float(rng.uniform(0, 1)),
+                asym=float(rng.uniform(-0.12, 0.12)),
+                swap=swap,
+                style=style,
+            )
+        )
         times.append(start + np.arange(t_n) / prof.fps)
         start += t_n / prof.fps + float(rng.uniform(1, 6))
-    motions_ = [motions.synthesize(act, body, t, p) for t, p in zip(times, clip_params, strict=True)]
+    motions_ = [
+        motions.synthesize(act, body, t, p) for t, p in zip(times, clip_params, strict=True)
+    ]
     # Idle sway (breathing, balance) so that holds are not frozen images.
     allj = np.concatenate([m.joints for m in motions_])
     cam = render.make_camera(scene, allj, w, h)
@@ -261,8 +279,10 @@ def render_source(job: tuple[SourcePlan, SynthProfile, int, str]) -> list[dict[s
     noise_bank = rng.normal(0, scene.noise, (4, h, w, 3)).astype(np.float32)
     for ci, mo in enumerate(motions_):
         clip_id = f"{act.name.replace(' ', '_')}-s{plan.index:05d}-c{ci}"
-        sway = rng.normal(0, 0.004 * body.height, 3) * np.sin(
-            2 * np.pi * 0.3 * times[ci] + rng.uniform(0, 6))[:, None]
+        sway = (
+            rng.normal(0, 0.004 * body.height, 3)
+            * np.sin(2 * np.pi * 0.3 * times[ci] + rng.uniform(0, 6))[:, None]
+        )
         joints = mo.joints + sway[:, None, :].astype(np.float32)
         shake = np.cumsum(rng.normal(0, scene.shake * w / 96, (t_n, 2)), axis=0) * 0.5
         shake -= shake.mean(0)
@@ -275,7 +295,9 @@ def render_source(job: tuple[SourcePlan, SynthProfile, int, str]) -> list[dict[s
             f = _effects(f, prev, scene, shake[ti])
             prev = f
             # Sensor noise: one of a small bank of noise images, shifted at random.
-            nz = np.roll(noise_bank[int(rng.integers(len(noise_bank)))], int(rng.integers(w)), axis=1)
+            nz = np.roll(
+                noise_bank[int(rng.integers(len(noise_bank)))], int(rng.integers(w)), axis=1
+            )
             frames[ti] = cv2.convertScaleAbs(f + nz)
         uv = render.coco_pixels(cam, joints)
         skel = _skeleton(uv, shake, (w, h), body_px, rng)
@@ -283,11 +305,17 @@ def render_source(job: tuple[SourcePlan, SynthProfile, int, str]) -> list[dict[s
         encode_video(odir / vid_rel, frames, prof.fps, prof.crf)
         np.save(odir / sk_rel, skel)
         labels, _ = biomechanics.labels_for(act.actions)
-        rows.append({
-            "clip_id": clip_id, "split": plan.split, "activity": act.name,
-            "source": f"s{plan.index:05d}", "video": vid_rel, "skeleton": sk_rel,
-            "labels": ";".join(multihot_to_names(labels)),
-        })
+        rows.append(
+            {
+                "clip_id": clip_id,
+                "split": plan.split,
+                "activity": act.name,
+                "source": f"s{plan.index:05d}",
+                "video": vid_rel,
+                "skeleton": sk_rel,
+                "labels": ";".join(multihot_to_names(labels)),
+            }
+        )
     return rows
 
 
@@ -321,8 +349,14 @@ def fingerprint(root: Path, rows: list[dict[str, str]]) -> tuple[str, str]:
     return fp.hexdigest(), vid.hexdigest()
 
 
-def generate(out: Path, profile: str, seed: int = 0, workers: int | None = None,
-             overwrite: bool = False, progress: bool = True) -> Path:
+def generate(
+    out: Path,
+    profile: str,
+    seed: int = 0,
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
     """Generate MuscleMap-Synth into ``out``.
 
     Args:
@@ -357,8 +391,12 @@ def generate(out: Path, profile: str, seed: int = 0, workers: int | None = None,
         rows: list[dict[str, str]] = []
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=sum(p.clips for p in plans), desc=f"synth {profile}", unit="clip",
-                   disable=not progress)
+        bar = tqdm(
+            total=sum(p.clips for p in plans),
+            desc=f"synth {profile}",
+            unit="clip",
+            disable=not progress,
+        )
         if workers <= 1:
             results = map(render_source, jobs)
         else:
@@ -389,7 +427,12 @@ def generate(out: Path, profile: str, seed: int = 0, workers: int | None = None,
             "fingerprint": fp,
             "fingerprint_covers": "manifest.csv, activities.csv, skeleton arrays (not video bytes)",
             "videos_sha256": vids,
-            "encoder": {"codec": "libx264", "pix_fmt": "yuv420p", "crf": prof.crf, "pyav": av.__version__},
+            "encoder": {
+                "codec": "libx264",
+                "pix_fmt": "yuv420p",
+                "crf": prof.crf,
+                "pyav": av.__version__,
+            },
         }
         (tmp / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n")
         if out.exists():
@@ -408,7 +451,9 @@ def generate(out: Path, profile: str, seed: int = 0, workers: int | None = None,
 
 def cli_synth(args) -> int:
     """``musclemap synth``: generate a data set from parsed arguments."""
-    generate(Path(args.out), args.profile, seed=args.seed, workers=args.workers, overwrite=args.overwrite)
+    generate(
+        Path(args.out), args.profile, seed=args.seed, workers=args.workers, overwrite=args.overwrite
+    )
     return 0
 
 
@@ -416,4 +461,3 @@ def read_manifest(root: Path) -> list[dict[str, str]]:
     """The rows of ``root/manifest.csv`` (a small helper for tests and previews)."""
     with open(Path(root) / "manifest.csv", newline="") as fh:
         return list(csv.DictReader(fh))
-

@@ -109,8 +109,9 @@ def test_decord_reads_every_video_with_the_skeleton_length(smoke_dir: Path) -> N
 
 def test_skeleton_follows_the_person(smoke_dir: Path) -> None:
     # Low-confidence joints exist (pose-estimator-like), most are confident.
-    confs = np.concatenate([np.load(smoke_dir / r["skeleton"])[..., 2].ravel()
-                            for r in rows(smoke_dir)[:50]])
+    confs = np.concatenate(
+        [np.load(smoke_dir / r["skeleton"])[..., 2].ravel() for r in rows(smoke_dir)[:50]]
+    )
     assert 0.005 < (confs < 0.4).mean() < 0.2
 
 
@@ -132,15 +133,26 @@ def test_deterministic_and_independent_of_workers(smoke_dir: Path, tmp_path: Pat
     for plan in (plans[0], plans[len(plans) // 2], plans[-1]):
         for r in writer.render_source((plan, prof, 0, str(tmp_path))):
             assert r == by_id[r["clip_id"]]
-            np.testing.assert_array_equal(np.load(tmp_path / r["skeleton"]),
-                                          np.load(smoke_dir / r["skeleton"]))
-            a = decord.VideoReader(str(tmp_path / r["video"])).get_batch(range(prof.frames)).asnumpy()
-            b = decord.VideoReader(str(smoke_dir / r["video"])).get_batch(range(prof.frames)).asnumpy()
+            np.testing.assert_array_equal(
+                np.load(tmp_path / r["skeleton"]), np.load(smoke_dir / r["skeleton"])
+            )
+            a = (
+                decord.VideoReader(str(tmp_path / r["video"]))
+                .get_batch(range(prof.frames))
+                .asnumpy()
+            )
+            b = (
+                decord.VideoReader(str(smoke_dir / r["video"]))
+                .get_batch(range(prof.frames))
+                .asnumpy()
+            )
             np.testing.assert_array_equal(a, b)
     # A different seed gives a different data set.
     other = writer.render_source((plans[0], prof, 1, str(tmp_path)))[0]
-    assert not np.array_equal(np.load(tmp_path / other["skeleton"]),
-                              np.load(smoke_dir / by_id[other["clip_id"]]["skeleton"]))
+    assert not np.array_equal(
+        np.load(tmp_path / other["skeleton"]),
+        np.load(smoke_dir / by_id[other["clip_id"]]["skeleton"]),
+    )
 
 
 def test_refuses_to_overwrite(smoke_dir: Path) -> None:
