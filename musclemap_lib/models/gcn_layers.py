@@ -28,7 +28,6 @@ from musclemap_lib.modalities import SKELETON_CHANNELS
 from musclemap_lib.models.base import AMGEModel
 from musclemap_lib.models.registry import Scale
 from musclemap_lib.models.scales import scaled_depth, scaled_width
-from musclemap_lib.skeleton import NUM_JOINTS
 
 
 # ----------------------------------------------------------------------------------------------
@@ -399,7 +398,6 @@ class SkeletonGCN(AMGEModel):
 
 __all__ = [
     "GCN_STAGES",
-    "NUM_JOINTS",
     "GCNStage",
     "MultiScaleTemporalConv",
     "SkeletonDataBN",

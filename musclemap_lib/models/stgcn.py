@@ -109,7 +109,10 @@ class STGCN(SkeletonGCN):
     ``forward_head``). data_bn normalises V*C features shared by all persons, so any M works.
 
     DEVIATION: the classifier is ``nn.Linear`` on the pooled feature where yysijie uses a 1x1
-    ``Conv2d`` on it: the same function and parameter count.
+    ``Conv2d`` on it: the same function and parameter count. DEVIATION: initialisation is
+    PyTorch's default for the units (yysijie's training script re-initialises convs with
+    N(0, 0.02) and BN scales with N(1, 0.02)) and N(0, sqrt(2/K)) for the classifier as in the
+    CTR-GCN/HD-GCN releases (:class:`~musclemap_lib.models.gcn_layers.SkeletonGCN`).
 
     Args:
         cfg: :class:`STGCNConfig`.
