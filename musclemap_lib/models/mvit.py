@@ -330,8 +330,10 @@ class MultiScaleAttention(nn.Module):
         self.pool_v = AttentionPool(self.head_dim, s.pool_kernel, s.kv_stride, p, eps)
         self.rel_pos = s.rel_pos
         if s.rel_pos:
-            # Table sizes from the pooled grids of this block's input (SlowFast: size // stride;
-            # equal to the conv output for the grids of our scales).
+            # DEVIATION: table sizes come from the pooled grids as the conv computes them
+            # (ceil(size / stride)); SlowFast and torchvision use size // stride and interpolate
+            # the table at run time when the two differ. They agree whenever the grid is a
+            # multiple of the stride, as at all our scales (56/28/14/7, 16/8/4/2, 8/4/2/1).
             (qt, qh, qw), (kt, kh, kw) = s.q_thw, s.kv_thw
             self.rel_pos_h = nn.Parameter(torch.zeros(2 * max(qh, kh) - 1, self.head_dim))
             self.rel_pos_w = nn.Parameter(torch.zeros(2 * max(qw, kw) - 1, self.head_dim))
@@ -436,7 +438,15 @@ class MViT(AMGEModel):
     * ``norm``: the final LayerNorm; ``forward_features(batch) -> (B, P, D)``: normed prefix
       tokens; ``forward_head(feats) -> (B, num_classes)``: mean over the prefix tokens ->
       Dropout -> Linear (with P = 1 the standard cls-token head).
+    * ``forward_tokens(video, prefix=None) -> (B, P + N, D_out)``: embed + blocks + norm.
     * ``forward(batch)`` reads ``batch[modality]`` through :meth:`AMGEModel.inputs`.
+    * ``cfg`` (:class:`MViTConfig`, with ``cfg.blocks[i]`` the :class:`MViTBlockSpec` of block
+      ``i``: widths, heads, strides, grids) and ``num_prefix_tokens``.
+
+    With ``P > 1`` every prefix token attends to all tokens and is attended by all; none of them
+    is pooled, gets a rel-pos term or a residual-pooling term (official-code.md §2). In the last
+    block the grid queries only shape grid outputs, which the prefix-token head never reads, so
+    that block's ``pool_q.conv`` and rel-pos tables get a zero gradient (as in torchvision).
 
     Args:
         cfg: the network configuration (already scaled).
@@ -496,7 +506,8 @@ class MViT(AMGEModel):
         size = tuple(video.shape[2:])
         want = (self.cfg.num_frames, self.cfg.crop_size, self.cfg.crop_size)
         if size != want:
-            # The rel-pos tables are sized for one grid; a silent interpolation would hide a bug.
+            # DEVIATION: the released code interpolates the rel-pos tables for another clip size;
+            # the tables here are sized for one grid, and a silent interpolation would hide a bug.
             raise ValueError(
                 f"{type(self).__name__} was built for clips of {want} (T, H, W), got {size}; "
                 f"build it with num_frames={size[0]}, crop_size={size[1]} (square crops)"

@@ -293,6 +293,8 @@ def test_external_prefix() -> None:
     prefix = torch.randn(1, 5, m.cfg.embed_dim)
     x, _ = m.embed(video, prefix)
     torch.testing.assert_close(x[:, :5], prefix.expand(2, -1, -1))
+    per_sample = torch.randn(2, 5, m.cfg.embed_dim)  # one prefix per clip is accepted too
+    torch.testing.assert_close(m.embed(video, per_sample)[0][:, :5], per_sample)
     with pytest.raises(ValueError, match="num_prefix_tokens=5"):
         m.embed(video, torch.randn(2, 4, m.cfg.embed_dim))
 
