@@ -22,6 +22,15 @@ PAPER_CHANNELS = (64,) * 4 + (128,) * 3 + (256,) * 3
 PAPER_STRIDES = (1, 1, 1, 1, 2, 1, 1, 2, 1, 1)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one intra-op thread avoids thread thrashing on the shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
