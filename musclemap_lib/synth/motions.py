@@ -667,17 +667,6 @@ KNOWN: tuple[Activity, ...] = (
         {"neck_flex": W(4, kind="osc")},
         ("trunk_lat", "shoulder_support", "hip_abd"),
     ),
-    A(
-        "inchworms",
-        "pike",
-        0.3,
-        {
-            "pitch": K(70, 0, 0.5, 1, 1, 0.5, 0),
-            "hip_flex": K(-90, 0, 0.5, 1, 1, 0.5, 0),
-            "spine_flex": K(-10, 0, 0.5, 1, 1, 0.5, 0),
-        },
-        ("hand_support", "anti_ext", "shoulder_support", "hip_ext_bw"),
-    ),
     # Bar and bench.
     A(
         "pull ups",

@@ -93,7 +93,7 @@ def test_activities_move_and_stay_on_the_floor() -> None:
         j = motions.synthesize(a, body, t, motions.ClipParams()).joints
         assert j.shape == (32, kinematics.NUM_JOINTS3D, 3)
         assert np.isfinite(j).all()
-        assert j[:, :, 1].min() > -0.6, f"{a.name} sinks through the floor"
+        assert j[:, :, 1].min() > -0.25, f"{a.name} sinks through the floor"
         dynamic = any(
             isinstance(w, motions.Wave) and w.kind != "hold" and abs(w.amp) >= 10
             for w in a.ch.values()
