@@ -84,6 +84,8 @@ RULES: dict[str, JointAction] = {
     "dip_shoulder": JointAction(
         ("chest", "shoulder"), "shoulder extension lowering the body behind the hands"
     ),
+    # ASSUMPTION: close-grip pushing keeps the elbows adducted against the ribs, which the
+    # latissimus stabilises; this is what separates diamond push ups from the known push ups.
     "elbows_tucked": JointAction(
         ("latissimus",), "shoulder adduction keeping the elbows against the ribs"
     ),

@@ -73,6 +73,8 @@ class SynthProfile:
             raise ValueError(f"profile {self.name}: known activities need >= 3 sources")
 
 
+# DEVIATION: the paper's clips are YouTube videos of varied length and resolution; synth clips
+# have a fixed length and size per profile (models sample frames from them as they would).
 PROFILES: dict[str, SynthProfile] = {
     # ~400 clips, 64x48, 16 frames: tests and CI. (Not 48x48: decord 0.6.0 fails to copy
     # 48-px-wide frames, "DECORDArrayCopyFromTo: The size must exactly match"; 50, 56, 64 work.)
