@@ -19,11 +19,23 @@ from musclemap_lib.skeleton import NUM_JOINTS, bone_parents
 
 log = logging.getLogger(__name__)
 
-# Farneback parameters (OpenCV's commonly used set for video flow).
+# Farneback parameters: OpenCV's commonly used set for video flow (winsize 15, 3 levels) at
+# 224 px and more. ASSUMPTION: on the small frames of the cpu/smoke profiles the averaging window
+# and the pyramid shrink with the frame (winsize ~ short side / 15, at least 5), otherwise a
+# 15 px window blurs a 48 px frame into a few blobs.
 FARNEBACK = dict(
     pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0
 )
-FLOW_CACHE_VERSION = 1
+FLOW_CACHE_VERSION = 2
+
+
+def farneback_params(height: int, width: int) -> dict:
+    """Farneback parameters for frames of ``height x width`` (see :data:`FARNEBACK`)."""
+    short = min(height, width)
+    params = dict(FARNEBACK)
+    params["winsize"] = int(max(5, min(15, short // 15)))
+    params["levels"] = 3 if short >= 96 else 2 if short >= 48 else 1
+    return params
 
 
 def rgb_diff(frames: np.ndarray) -> np.ndarray:
@@ -55,11 +67,12 @@ def farneback_flow(frames: np.ndarray) -> np.ndarray:
     """
     t, h, w, _ = frames.shape
     out = np.zeros((t, h, w, 2), dtype=np.float32)
+    params = farneback_params(h, w)
     gray = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in frames]
     for i in range(1, t):
         if np.array_equal(gray[i], gray[i - 1]):
             continue  # padded (repeated) frames: no motion by definition
-        out[i] = cv2.calcOpticalFlowFarneback(gray[i - 1], gray[i], None, **FARNEBACK)
+        out[i] = cv2.calcOpticalFlowFarneback(gray[i - 1], gray[i], None, **params)
     return out
 
 
@@ -103,7 +116,7 @@ def flow_cache_path(cache_dir: Path, video: Path, indices: np.ndarray, hw: tuple
             file_identity(video),
             ",".join(str(int(i)) for i in indices),
             f"{hw[0]}x{hw[1]}",
-            repr(sorted(FARNEBACK.items())),
+            repr(sorted(farneback_params(*hw).items())),
         ]
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
