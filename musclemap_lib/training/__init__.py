@@ -1,7 +1,7 @@
 """Training: LightningModules (systems), losses and callbacks. Re-exports only."""
 
+from musclemap_lib.config import TrainConfig
 from musclemap_lib.training.callbacks import EpochReseed, epoch_checkpoints, last_checkpoint
-from musclemap_lib.training.config import TrainConfig
 from musclemap_lib.training.losses import classification_loss, distillation_loss, scores_from_logits
 from musclemap_lib.training.system import AMGESystem, DistillSystem, NonFiniteLossError
 

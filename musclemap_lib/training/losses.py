@@ -12,13 +12,12 @@ the model returns them in its output record and :func:`distillation_loss` only s
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-LossKind = Literal["bce", "softmax_bce"]
-LOSS_KINDS: tuple[str, ...] = ("bce", "softmax_bce")
+from musclemap_lib.config import LOSS_KINDS, LossKind
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor, kind: LossKind) -> torch.Tensor:

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from musclemap_lib.config import TrainConfig
 from musclemap_lib.evaluation.metrics import mean_average_precision
-from musclemap_lib.training.config import TrainConfig
 from musclemap_lib.training.losses import (
     classification_loss,
     distillation_loss,
@@ -90,6 +90,7 @@ class AMGESystem(L.LightningModule):
         self.cfg = cfg
         # Stored as a plain dict, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters({"train": dataclasses.asdict(cfg)})
+        self.skipped_clips: set[str] = set()  # bad clips the data pipeline skipped in training
         self._val_scores: list[np.ndarray] = []
         self._val_labels: list[np.ndarray] = []
 
@@ -99,11 +100,14 @@ class AMGESystem(L.LightningModule):
         return self.model(batch)
 
     # ---- train / validation / test / predict ---------------------------------------------------
-    def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> torch.Tensor:
-        return self._shared_step(batch, "train")["loss"]
+    def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> torch.Tensor | None:
+        out = self._shared_step(batch, "train")
+        return None if out is None else out["loss"]  # None: Lightning skips the step
 
     def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
         out = self._shared_step(batch, "val")
+        if out is None:
+            return
         self._val_scores.append(out["scores"].detach().cpu().numpy())
         self._val_labels.append(batch["labels"].detach().cpu().numpy())
 
@@ -124,12 +128,19 @@ class AMGESystem(L.LightningModule):
         """Scores ``(B, 20)`` in [0, 1] (sigmoid or softmax, as the loss)."""
         return scores_from_logits(logits_of(self.model(batch)), self.cfg.loss)
 
-    def _shared_step(self, batch: Mapping[str, Any], stage: str) -> dict[str, torch.Tensor]:
-        """One step of any stage: forward, classification + distillation loss, logging."""
+    def _shared_step(self, batch: Mapping[str, Any], stage: str) -> dict[str, torch.Tensor] | None:
+        """One step of any stage: forward, classification + distillation loss, logging.
+
+        Returns ``None`` for a batch whose clips were all skipped as bad (nothing to learn).
+        """
+        if stage == "train":
+            self.skipped_clips.update(str(c) for c in batch.get("skipped", ()))
+        if batch["labels"].shape[0] == 0:
+            return None
         output = self.model(batch)
         logits = logits_of(output)  # (B, 20)
         labels = batch["labels"]  # (B, 20) multi-hot
-        cls = classification_loss(logits, labels, self.cfg.loss)
+        cls = self._classification(output, logits, labels)
         kd, kd_terms = distillation_loss(output)
         kd = self._check_kd(kd, logits)
         # PAPER: L = L_BCE + L_MCTKD; the KD weight is part of the model's config and already in kd.
@@ -152,6 +163,12 @@ class AMGESystem(L.LightningModule):
         if stage == "train":
             self.log("lr", self.optimizers().param_groups[0]["lr"], on_step=True, on_epoch=False)
         return {"loss": loss, "scores": scores_from_logits(logits.detach(), self.cfg.loss)}
+
+    def _classification(
+        self, output: Any, logits: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        """The classification loss on the model's prediction (late fusion: the fused logits)."""
+        return classification_loss(logits, labels, self.cfg.loss)
 
     def _check_kd(self, kd: torch.Tensor | None, logits: torch.Tensor) -> torch.Tensor:
         """The distillation loss to add (a zero scalar when the model reports none)."""
@@ -200,6 +217,28 @@ class DistillSystem(AMGESystem):
     def __init__(self, model: nn.Module, cfg: TrainConfig) -> None:
         super().__init__(model, cfg)
         self._checked = False
+
+    def _classification(
+        self, output: Any, logits: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        """BCE on each branch that predicts: main, plus auxiliary unless it is a headless teacher.
+
+        PAPER: "MCTKD and MCTF are added ... for both of the leveraged modalities and models", so
+        both branches are trained on the labels; their test-time prediction is combined by the
+        model (``.logits``). ASSUMPTION: the two branch losses are summed with weight 1 each.
+        The released code trains only the RGB branch (its teacher is frozen and has no head).
+        """
+        main = getattr(output, "main_logits", None)
+        if main is None:
+            raise TypeError(
+                f"DistillSystem needs a two-branch record with .main_logits; "
+                f"{type(self.model).__name__} returned {type(output).__name__}"
+            )
+        loss = classification_loss(main, labels, self.cfg.loss)
+        aux = getattr(output, "aux_logits", None)
+        if aux is not None:
+            loss = loss + classification_loss(aux, labels, self.cfg.loss)
+        return loss
 
     def _check_kd(self, kd: torch.Tensor | None, logits: torch.Tensor) -> torch.Tensor:
         if not self._checked:

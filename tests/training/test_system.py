@@ -11,9 +11,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from musclemap_lib.config import TrainConfig
 from musclemap_lib.models.fusion import DistillLosses, FusionOutput
 from musclemap_lib.training.callbacks import EpochReseed, epoch_checkpoints, last_checkpoint
-from musclemap_lib.training.config import TrainConfig
 from musclemap_lib.training.losses import (
     classification_loss,
     distillation_loss,
@@ -66,7 +66,8 @@ class ToyFusion(ToyModel):
         logits = self.net(batch["x"])
         term = (logits**2).mean() * 0.01
         kd = DistillLosses(terms=(term,), positions=("final",), total=term)
-        return FusionOutput(logits=logits, main_logits=logits, aux_logits=None, kd=kd)
+        aux = logits.flip(1)
+        return FusionOutput(logits=(logits + aux) / 2, main_logits=logits, aux_logits=aux, kd=kd)
 
 
 CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2, warmup_epochs=1, log_every_n_steps=1)
@@ -207,7 +208,12 @@ def test_distill_system_adds_the_kd_total(tmp_path):
     system.optimizers = lambda: torch.optim.SGD(model.parameters(), lr=0.1)
     out = system._shared_step(batch, "train")
     rec = model(batch)
-    expected = classification_loss(rec.logits, batch["labels"], "bce") + rec.kd.total
+    y = batch["labels"]
+    expected = (
+        classification_loss(rec.main_logits, y, "bce")
+        + classification_loss(rec.aux_logits, y, "bce")
+        + rec.kd.total
+    )
     assert torch.allclose(out["loss"], expected)
 
 

@@ -1,0 +1,150 @@
+"""Run records: round trip, provenance, atomic writes, skip rule, the tidy summary."""
+
+from __future__ import annotations
+
+import errno
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musclemap_lib import paths
+from musclemap_lib.evaluation import records
+from musclemap_lib.evaluation.predict import EVAL_SPLITS, SplitScores, run_metrics
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    """A temporary results/ folder (results_dir is the one place that says where results go)."""
+    root = tmp_path / "results"
+    monkeypatch.setattr(
+        paths, "results_dir", lambda profile=None: root / profile if profile else root
+    )
+    return root
+
+
+def _record(experiment="mvitv2_s", seed=0, sha="abc", fp="fp1"):
+    rng = np.random.default_rng(seed)
+    splits = {
+        s: SplitScores(
+            [f"{s}{i}" for i in range(12)],
+            rng.random((12, 20)).astype(np.float32),
+            (rng.random((12, 20)) > 0.5).astype(np.uint8),
+        )
+        for s in EVAL_SPLITS
+    }
+    metrics = {
+        "experiment": experiment,
+        "model": experiment,
+        "profile": "smoke",
+        "seed": seed,
+        **run_metrics(splits, bootstrap_n=10),
+        "bad_clips_skipped": 2,
+        "wall_time_s": {"train": 1.0, "evaluate": 0.5, "total": 1.5},
+        "config_sha": sha,
+        "data_fingerprint": fp,
+        "git_sha": records.git_sha(),
+        "created_utc": records.utc_now(),
+    }
+    config = {"experiment": experiment, "seed": seed, "config_sha": sha}
+    return config, metrics, records.environment(), splits
+
+
+def test_round_trip_and_provenance(results):
+    config, metrics, env, splits = _record()
+    folder = records.write_run(records.run_dir("smoke", "mvitv2_s"), config, metrics, env, splits)
+    assert folder == results / "smoke" / "mvitv2_s"
+    run = records.load_run("smoke", "mvitv2_s")
+    assert run["metrics"]["known_test"] == pytest.approx(metrics["known_test"])
+    for key in ("git_sha", "config_sha", "data_fingerprint", "created_utc"):
+        assert run["metrics"][key]
+    for key in ("python", "torch", "lightning", "device", "cuda_version", "git_sha"):
+        assert key in run["env"]
+    for s in EVAL_SPLITS:
+        np.testing.assert_array_equal(run["scores"][s].scores, splits[s].scores)
+        assert run["scores"][s].clip_ids == splits[s].clip_ids
+    assert records.run_dir("smoke", "x", seed=2).name == "x--seed2"
+
+
+def test_up_to_date_only_with_same_sha_and_fingerprint(results):
+    config, metrics, env, splits = _record(sha="s1", fp="f1")
+    folder = records.write_run(records.run_dir("smoke", "a"), config, metrics, env, splits)
+    assert records.is_up_to_date(folder, "s1", "f1")
+    assert not records.is_up_to_date(folder, "s2", "f1")
+    assert not records.is_up_to_date(folder, "s1", "f2")
+    (folder / records.SCORES_NPZ).unlink()  # incomplete -> not up to date
+    assert not records.is_up_to_date(folder, "s1", "f1")
+
+
+def test_a_failed_write_leaves_nothing_behind(results, monkeypatch):
+    config, metrics, env, splits = _record(sha="old")
+    dest = records.run_dir("smoke", "a")
+    records.write_run(dest, config, metrics, env, splits)
+    (dest / "checkpoints").mkdir()
+    (dest / "checkpoints" / "last.ckpt").write_bytes(b"x")
+
+    real = records._write_json
+
+    def full_disk(path, data):
+        if path.name == records.METRICS_JSON:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(records, "_write_json", full_disk)
+    new = dict(metrics, config_sha="new")
+    with pytest.raises(OSError, match="No space"):
+        records.write_run(dest, config, new, env, splits)
+    # The old record is intact, no temporary folder is left, checkpoints untouched.
+    assert json.loads((dest / records.METRICS_JSON).read_text())["config_sha"] == "old"
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["a"]
+    assert (dest / "checkpoints" / "last.ckpt").exists()
+    monkeypatch.setattr(records, "_write_json", real)
+    records.write_run(dest, config, new, env, splits)  # a replacement keeps the checkpoints
+    assert json.loads((dest / records.METRICS_JSON).read_text())["config_sha"] == "new"
+    assert (dest / "checkpoints" / "last.ckpt").exists()
+
+
+def test_tidy_summary_rebuilt_from_run_folders(results):
+    for exp, seed in (("a", 0), ("a", 1), ("b", 0)):
+        config, metrics, env, splits = _record(exp, seed)
+        records.write_run(records.run_dir("smoke", exp, seed), config, metrics, env, splits)
+    (results / "smoke" / ".a.tmp-123").mkdir()  # an abandoned temporary: ignored
+    out = records.rebuild_summary("smoke")
+    df = pd.read_csv(out)
+    assert list(df.columns) == list(records.SUMMARY_COLUMNS)
+    maps = df[df.metric == "map"]
+    assert len(maps) == 3 * 6
+    assert set(maps.split) == {
+        "known_val",
+        "new_val",
+        "mean_val",
+        "known_test",
+        "new_test",
+        "mean_test",
+    }
+    assert (df[df.metric == "bad_clips_skipped"].value == 2).all()
+    wide = records.load_metrics("smoke")
+    assert len(wide) == 3 and set(wide.seed) == {0, 1}
+    agg = records.aggregate_seeds(wide)
+    a = agg[agg.experiment == "a"].iloc[0]
+    assert a.n_seeds == 2
+    assert a.known_test == pytest.approx(wide[wide.experiment == "a"].known_test.mean())
+    assert a.known_test_std == pytest.approx(wide[wide.experiment == "a"].known_test.std())
+    per = records.load_per_muscle("smoke", "known_test")
+    assert "chest" in per.columns
+
+
+def test_paper_reference_is_the_registry(results, tmp_path):
+    from musclemap_lib.experiments import write_paper_reference
+
+    committed = paths.repo_root() / "results" / records.PAPER_REFERENCE_CSV
+    fresh = write_paper_reference(tmp_path / "ref.csv")
+    assert fresh.read_text() == committed.read_text(), "regenerate results/paper_reference.csv"
+    df = pd.read_csv(committed)
+    assert list(df.columns) == list(records.REFERENCE_COLUMNS)
+    assert set(df.source) == {f"Table {t}" for t in range(2, 8)}
+    # 36 rows of Tables 2-7, six numbers each.
+    assert len(df) == 36 * 6
+    t2 = df[(df.source == "Table 2") & (df.experiment == "mvitv2_s")].set_index("split").value
+    assert t2["mean_val"] == 79.6 and t2["mean_test"] == 79.7
