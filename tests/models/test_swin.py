@@ -14,6 +14,15 @@ from musclemap_lib.models import build_model
 from musclemap_lib.models.swin import VideoSwinConfig, swin_config
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small models: intra-op threads only add contention on the shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def n_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
