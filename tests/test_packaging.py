@@ -1,7 +1,6 @@
 """environment.yml mirrors pyproject.toml, so conda users get the same versions."""
 
 import re
-
 import tomllib
 
 from musclemap_lib.paths import repo_root

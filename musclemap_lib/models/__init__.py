@@ -1,11 +1,16 @@
 """Models of the study. Importing this package registers every family (STYLE.md section 4)."""
 
-from musclemap_lib.models import baselines  # noqa: F401  (registers random, all_ones)
-from musclemap_lib.models import ctrgcn, hdgcn, stgcn  # noqa: F401  (skeleton GCNs)
-from musclemap_lib.models import mvit  # noqa: F401  (mvitv2_s, mvitv2_b)
-from musclemap_lib.models import resnet3d  # noqa: F401  (c2d_r50, i3d_r50, slow_r50, slowfast_r50)
-from musclemap_lib.models import swin  # noqa: F401  (videoswin_s, videoswin_b)
-from musclemap_lib.models import transm3e  # noqa: F401  (transm3e*, *_mct, late_fusion_*)
+# Each family module registers its builders on import.
+from musclemap_lib.models import (  # noqa: F401
+    baselines,  # random, all_ones
+    ctrgcn,  # skeleton GCNs
+    hdgcn,
+    mvit,  # mvitv2_s, mvitv2_b
+    resnet3d,  # c2d_r50, i3d_r50, slow_r50, slowfast_r50
+    stgcn,
+    swin,  # videoswin_s, videoswin_b
+    transm3e,  # transm3e*, *_mct, late_fusion_*
+)
 from musclemap_lib.models.audit import audit  # the parameter audit (Table 2 #PM)
 from musclemap_lib.models.registry import build_model, list_models, register_model
 
