@@ -574,6 +574,9 @@ def mvit_config(name: str, scale: Scale = "paper", **overrides: Any) -> MViTConf
     each stage's depth through ``scaled_depth`` (at least one block, so every stage transition
     stays), and the clip is the scale's ``frames x size x size``.
 
+    ASSUMPTION: strides and kernels are not scaled, so on the smaller grids the pooled K/V grid
+    is smaller than the paper's 7 x 7 (cpu: 2 x 2 in the first stage, smoke: 1 x 1).
+
     Raises:
         ValueError: for an unknown variant or an unknown override.
     """
