@@ -7,6 +7,7 @@ model reads a batch holding only its own modalities (plus ``labels``), at the sm
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import pytest
@@ -29,9 +30,35 @@ def _logits(out: object) -> torch.Tensor:
     return out.logits if hasattr(out, "logits") else out  # type: ignore[union-attr,return-value]
 
 
+def _training_loss(out: object, labels: torch.Tensor) -> torch.Tensor:
+    """Every training signal a model emits: BCE on each logits tensor, plus its KD total.
+
+    A plain model returns logits. A two-branch record (``fusion.FusionOutput``) also carries
+    ``main_logits`` / ``aux_logits`` (trained by the distillation system) and ``kd.total`` (the
+    distillation loss, which is what trains e.g. TransM3E's KD projections): a parameter is
+    "reached" when any of these reaches it.
+    """
+    bce = nn.functional.binary_cross_entropy_with_logits
+    loss = bce(_logits(out).float(), labels)
+    for field in ("main_logits", "aux_logits"):
+        extra = getattr(out, field, None)
+        if isinstance(extra, torch.Tensor):
+            loss = loss + bce(extra.float(), labels)
+    kd = getattr(getattr(out, "kd", None), "total", None)
+    if isinstance(kd, torch.Tensor):
+        loss = loss + kd.float()
+    return loss
+
+
 def _build(name: str, seed: int = 0, num_classes: int = 20) -> nn.Module:
     torch.manual_seed(seed)
     return build_model(name, scale=SCALE, num_classes=num_classes)
+
+
+@functools.cache
+def _shared(name: str) -> nn.Module:
+    """One seed-0 instance per model for the tests that never reach a parameter."""
+    return _build(name)
 
 
 def _batch(model: nn.Module, seed: int = 0, num_classes: int = 20) -> dict[str, torch.Tensor]:
@@ -68,8 +95,7 @@ def test_backward_reaches_every_trainable_parameter(name: str) -> None:
         pytest.skip(f"{name} has no trainable parameter")
     batch = _batch(model)
     labels = (torch.rand(B, 20, generator=torch.Generator().manual_seed(1)) > 0.5).float()
-    loss = nn.functional.binary_cross_entropy_with_logits(_logits(model(batch)), labels)
-    loss.backward()
+    _training_loss(model(batch), labels).backward()
     exempt = UNUSED_IN_TRAINING.get(name, {})
     missing = [n for n, p in params.items() if p.grad is None and n not in exempt]
     assert not missing, f"{name}: no gradient reaches {missing}"
@@ -101,7 +127,7 @@ def _needs_inputs(model: nn.Module, name: str) -> None:
 
 @pytest.mark.parametrize("name", list_models())
 def test_missing_modality_is_a_key_error_naming_it(name: str) -> None:
-    model = _build(name)
+    model = _shared(name)
     _needs_inputs(model, name)
     for m in model.modalities:
         batch = _batch(model)
@@ -126,7 +152,7 @@ def _corrupt(batch: Mapping[str, torch.Tensor], m: str, how: str) -> dict[str, t
 @pytest.mark.parametrize("how", ["channels", "rank", "dtype"])
 @pytest.mark.parametrize("name", list_models())
 def test_bad_input_is_a_value_error_naming_the_modality(name: str, how: str) -> None:
-    model = _build(name)
+    model = _shared(name)
     _needs_inputs(model, name)
     for m in model.modalities:
         with pytest.raises(ValueError, match=m):
