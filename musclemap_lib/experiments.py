@@ -932,9 +932,14 @@ def run_experiment(
         run.train.epochs,
         f", resuming from {ckpt}" if ckpt else "",
     )
-    trainer.fit(system, datamodule=dm, ckpt_path=ckpt, weights_only=True)
-    if trainer.interrupted:
-        raise KeyboardInterrupt(f"{name}: training interrupted; continue with --resume")
+    import torch
+
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        trainer.fit(system, datamodule=dm, ckpt_path=ckpt, weights_only=True)
+    finally:
+        # Lightning switches deterministic algorithms on process-wide; leave the process as found.
+        torch.use_deterministic_algorithms(was_deterministic)
     if trainer.global_rank != 0:
         return RunOutcome(name, seed, "trained", folder)
     clock = next(c for c in trainer.callbacks if isinstance(c, WallClock))
