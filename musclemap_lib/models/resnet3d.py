@@ -297,10 +297,11 @@ class ResNet3d(AMGEModel):
             )
         if self.cfg.fast is None:
             return [x]
-        # DEVIATION: PySlowFast's PackPathway picks T // alpha frames with torch.linspace; we take
-        # every alpha-th frame (0, alpha, 2 alpha, ...), the frames the stride-alpha fusion convs
-        # are centred on, so the pathways line up for any T. Identical for T = 16, alpha = 4 up to
-        # the offset of the last indices. No parameter depends on it.
+        # DEVIATION: PySlowFast's PackPathway picks T // alpha frames spread with torch.linspace
+        # over [0, T - 1] (frames 0, 5, 10, 15 of 16); we take every alpha-th frame (0, 4, 8, 12),
+        # the frames the stride-alpha fusion convs are centred on, so the pathways line up for
+        # any T (ceil(T / alpha) steps on both). Same count for T divisible by alpha; no
+        # parameter depends on it.
         return [x[:, :, :: self.cfg.alpha], x]
 
     def _fuse(self, i: int, xs: list[torch.Tensor]) -> list[torch.Tensor]:
