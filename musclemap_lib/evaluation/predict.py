@@ -93,8 +93,7 @@ def score_split(
 
     The data pipeline's multi-view loader (``MuscleMapDataModule.split_dataloader(split,
     views=k)``) yields ``k`` items per clip, evenly spaced in time; a single-view loader yields
-    one. A stateful baseline (Random) is reset first, so a split's scores do not depend on which
-    splits were scored before it.
+    one.
 
     Args:
         model: the model (put in eval mode here).
@@ -114,9 +113,6 @@ def score_split(
     """
     device = torch.device(device)
     model.eval().to(device)
-    reset = getattr(model, "reset", None)
-    if callable(reset):
-        reset()
     autocast = (
         torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     )

@@ -91,8 +91,8 @@ class AMGESystem(L.LightningModule):
         # Stored as a plain dict, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters({"train": dataclasses.asdict(cfg)})
         self.skipped_clips: set[str] = set()  # bad clips the data pipeline skipped in training
-        self._val_scores: list[np.ndarray] = []
-        self._val_labels: list[np.ndarray] = []
+        # validation scores and labels per dataloader index, for the epoch's mAP
+        self._val: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
 
     # ---- forward -------------------------------------------------------------------------------
     def forward(self, batch: Mapping[str, Any]) -> Any:
@@ -104,22 +104,25 @@ class AMGESystem(L.LightningModule):
         out = self._shared_step(batch, "train")
         return None if out is None else out["loss"]  # None: Lightning skips the step
 
-    def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
+    def validation_step(
+        self, batch: Mapping[str, Any], batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
         out = self._shared_step(batch, "val")
         if out is None:
             return
-        self._val_scores.append(out["scores"].detach().cpu().numpy())
-        self._val_labels.append(batch["labels"].detach().cpu().numpy())
+        scores, labels = self._val.setdefault(dataloader_idx, ([], []))
+        scores.append(out["scores"].detach().float().cpu().numpy())
+        labels.append(batch["labels"].detach().cpu().numpy())
 
     def on_validation_epoch_end(self) -> None:
-        if not self._val_scores:
-            return
-        scores = np.concatenate(self._val_scores)
-        labels = np.concatenate(self._val_labels)
-        self._val_scores.clear()
-        self._val_labels.clear()
-        if labels.sum() > 0:
-            self.log("val/map", 100.0 * mean_average_precision(scores, labels), prog_bar=True)
+        # The data module's val loaders are [known_val, new_val] (dataloader index 0 and 1).
+        names = {0: "known_val", 1: "new_val"}
+        for idx, (scores, labels) in sorted(self._val.items()):
+            y = np.concatenate(labels)
+            if y.sum() > 0:
+                value = 100.0 * mean_average_precision(np.concatenate(scores), y)
+                self.log(f"val/map_{names.get(idx, idx)}", value, prog_bar=True)
+        self._val.clear()
 
     def test_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
         self._shared_step(batch, "test")

@@ -73,7 +73,9 @@ class ToyFusion(ToyModel):
 CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2, warmup_epochs=1, log_every_n_steps=1)
 
 
-def _fit(make_model, cfg: TrainConfig, tmp: Path, system=AMGESystem, callbacks=(), ckpt=None):
+def _fit(
+    make_model, cfg: TrainConfig, tmp: Path, system=AMGESystem, callbacks=(), ckpt=None, val=None
+):
     L.seed_everything(0, workers=True)
     model = make_model()
     sys_ = system(model, cfg)
@@ -89,7 +91,10 @@ def _fit(make_model, cfg: TrainConfig, tmp: Path, system=AMGESystem, callbacks=(
         gradient_clip_val=cfg.grad_clip,
     )
     loader = DataLoader(ToyClips(), batch_size=cfg.batch_size, shuffle=True)
-    trainer.fit(sys_, train_dataloaders=loader, ckpt_path=ckpt, weights_only=True)
+    trainer.fit(
+        sys_, train_dataloaders=loader, val_dataloaders=val, ckpt_path=ckpt, weights_only=True
+    )
+    sys_.trainer_metrics = dict(trainer.callback_metrics)
     return sys_
 
 
@@ -223,3 +228,10 @@ def test_untrainable_model_is_refused():
     system = AMGESystem(build_model("all_ones", scale="smoke"), CFG)
     with pytest.raises(ValueError, match="no trainable parameter"):
         system.configure_optimizers()
+
+
+def test_validation_logs_the_map_of_known_and_new_val(tmp_path):
+    val = [DataLoader(ToyClips(seed=s), batch_size=8) for s in (1, 2)]
+    metrics = _fit(ToyModel, CFG, tmp_path, val=val).trainer_metrics
+    for key in ("val/map_known_val", "val/map_new_val"):
+        assert 0.0 < float(metrics[key]) <= 100.0

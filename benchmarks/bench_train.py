@@ -1,0 +1,142 @@
+"""Training throughput: clips per second of one optimiser step per model, through the engine.
+
+Each step is what the engine runs: forward, the system's loss (BCE; for TransM3E variants both
+branch losses plus the KD total), backward, gradient clipping and an AdamW step. Inputs are random
+tensors of the profile's clip size (the data pipeline is timed separately with ``--data``: the
+decoded-clip cache makes it cheap after the first epoch).
+
+Usage::
+
+    python benchmarks/bench_train.py --profile cpu                       # every experiment model
+    python benchmarks/bench_train.py --profile cpu --models mvitv2_s transm3e --threads 2
+    python benchmarks/bench_train.py --profile paper --models mvitv2_s transm3e   # on a GPU: bf16,
+                                                                                  # peak memory
+    python benchmarks/bench_train.py --profile cpu --data data/synth-cpu  # + loader clips/s
+
+Prints one line per model; ``--json FILE`` also writes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from contextlib import nullcontext
+
+import torch
+
+from musclemap_lib.config import TrainConfig
+from musclemap_lib.experiments import EXPERIMENTS, get_experiment, get_profile
+from musclemap_lib.models import build_model
+from musclemap_lib.training.system import AMGESystem, DistillSystem, parameter_groups
+
+
+def _batch(model: torch.nn.Module, b: int, frames: int, size: int, device: torch.device) -> dict:
+    chans = {"rgb": 3, "rgb_diff": 3, "flow": 2}
+    batch: dict = {"labels": (torch.rand(b, 20) > 0.6).float()}
+    for m in model.modalities:
+        if m == "skeleton":
+            batch[m] = torch.randn(b, 1, frames, 17, 3)
+        else:
+            batch[m] = torch.randn(b, chans[m], frames, size, size)
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def bench_model(name: str, profile: str, batch_size: int, steps: int, device: torch.device) -> dict:
+    """Clips per second of ``steps`` training steps (after one warm-up step) of one experiment."""
+    exp = get_experiment(name)
+    prof = get_profile(profile)
+    model = build_model(exp.model, scale=prof.scale).to(device).train()
+    cfg = TrainConfig(epochs=1, batch_size=batch_size, lr=prof.lr)
+    system = (DistillSystem if exp.kind == "distill" else AMGESystem)(model, cfg)
+    system.log = lambda *a, **k: None  # outside a Trainer: no logging
+    opt = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=cfg.lr)
+    system.optimizers = lambda: opt
+    batch = _batch(model, batch_size, prof.data.num_frames, prof.data.crop_size, device)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    )
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        with autocast:
+            loss = system._shared_step(batch, "train")["loss"]
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    step()  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    dt = time.perf_counter() - t0
+    out = {
+        "experiment": name,
+        "model": exp.model,
+        "profile": profile,
+        "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+        "clips_per_s": steps * batch_size / dt,
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        out["peak_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+    return out
+
+
+def bench_loader(data: str, profile: str, modality: str, batch_size: int) -> float:
+    """Clips per second of one pass over the train loader (the cache warmed by a first pass)."""
+    from musclemap_lib.data import MuscleMapDataModule
+
+    prof = get_profile(profile)
+    dm = MuscleMapDataModule(data, prof.data, modalities=(modality,), batch_size=batch_size)
+    for _ in dm.train_dataloader():  # fills the decoded-clip cache
+        pass
+    t0, n = time.perf_counter(), 0
+    for b in dm.train_dataloader():
+        n += b["labels"].shape[0]
+    return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "paper"))
+    p.add_argument("--models", nargs="*", default=None, help="experiment names (default: all)")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the profile's")
+    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--data", default=None, help="also time the train loader on this folder")
+    p.add_argument("--json", default=None, help="write the figures to this file")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    bs = args.batch_size or get_profile(args.profile).batch_size
+    names = args.models or [e.name for e in EXPERIMENTS if e.trained]
+    rows = []
+    print(f"profile {args.profile}, batch {bs}, device {device}, threads {torch.get_num_threads()}")
+    for name in names:
+        r = bench_model(name, args.profile, bs, args.steps, device)
+        mem = f"  peak {r['peak_mem_gib']:.2f} GiB" if "peak_mem_gib" in r else ""
+        print(
+            f"{name:28s} {r['params_m']:8.3f}M params  {r['clips_per_s']:8.1f} train clips/s{mem}",
+            flush=True,
+        )
+        rows.append(r)
+    if args.data:
+        for modality in ("rgb", "skeleton", "flow"):
+            cps = bench_loader(args.data, args.profile, modality, bs)
+            print(f"loader {modality:10s} {cps:8.1f} clips/s (cached)", flush=True)
+            rows.append({"loader": modality, "clips_per_s": cps})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
