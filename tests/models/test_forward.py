@@ -20,6 +20,16 @@ from musclemap_lib.models.flops import example_batch
 B = 2  # two clips: BatchNorm in training mode needs more than one value per channel
 SCALE = "smoke"
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Smoke models: intra-op threads only add contention on the shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # Parameters that legitimately receive no gradient in a training step, per model, with the reason.
 # Empty: every trainable parameter of every registered model must be reached.
 UNUSED_IN_TRAINING: dict[str, dict[str, str]] = {}

@@ -17,6 +17,15 @@ from musclemap_lib.models.scales import SCALE_SPECS, scaled_depth, scaled_width
 NAMES = ("c2d_r50", "i3d_r50", "slow_r50", "slowfast_r50")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Smoke models: intra-op threads only add contention on the shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _meta(name: str, scale: str = "paper", num_classes: int = 20, **kw: object) -> ResNet3d:
     with torch.device("meta"):
         return build_model(name, scale=scale, num_classes=num_classes, **kw)  # type: ignore[return-value]
