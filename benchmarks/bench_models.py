@@ -10,6 +10,10 @@ forward + backward on a batch of 4 clips, 5 steps timed one by one after a warm-
 
 By default the models are Table 2's rows that are registered (TransM3E included).
 
+Note: on the shared 2-core development machine, ``--threads 2`` collapses whenever another
+process is busy (OpenMP threads wait on a descheduled peer; steps 10-300x slower), while
+``--threads 1`` stays stable; compare both (best and median columns) before reading the figures.
+
 GPU (where one is lent): paper scale in bf16 autocast, with peak memory::
 
     .venv/bin/python benchmarks/bench_models.py --scale paper --device cuda --bf16
