@@ -151,9 +151,12 @@ def clip_modalities(root: str | Path, clip_id: str, frames: int = 4) -> dict[str
     raw = read_frames(row.video, pairs)  # (2K, H, W, 3) uint8
     prev, cur = raw[0::2], raw[1::2]
     diff = np.stack(
-        [rgb_diff(np.stack([p, c]).astype(np.float32) / 255)[1] for p, c in zip(prev, cur)]
+        [
+            rgb_diff(np.stack([p, c]).astype(np.float32) / 255)[1]
+            for p, c in zip(prev, cur, strict=True)
+        ]
     )
-    flow = np.stack([farneback_flow(np.stack([p, c]))[1] for p, c in zip(prev, cur)])
+    flow = np.stack([farneback_flow(np.stack([p, c]))[1] for p, c in zip(prev, cur, strict=True)])
     skel = None
     if row.skeleton is not None and row.skeleton.is_file():
         skel = np.load(row.skeleton, allow_pickle=False)[idx]  # (K, 17, 3)
@@ -262,7 +265,7 @@ def plot_region_counts(root: str | Path) -> Any:
         (axes[1], "activities", "activity types per muscle region", "#e6550d"),
     ):
         ax.barh(y, df[col], color=colour)
-        for yi, v in zip(y, df[col]):
+        for yi, v in zip(y, df[col], strict=True):
             ax.text(v, yi, f" {v}", va="center", fontsize=7)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(f"number of {col}")
