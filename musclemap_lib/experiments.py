@@ -26,7 +26,6 @@ and the learning rate is not rescaled. Only global rank 0 evaluates and writes t
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
@@ -534,13 +533,14 @@ PROFILES: dict[str, Profile] = {
     ),
     # The default study on a 2-core CPU (all of Tables 2-7 in about an hour).
     # DEVIATION: 8 frames x 64 px at rate 4 (the paper: 16 x 224 at rate 4), widths and depths
-    # scaled by musclemap_lib.models.scales, few epochs, lr 1e-3 with a 1-epoch warm-up (from
-    # scratch in a few hundred steps; 1e-4 barely moves a randomly initialised model there),
-    # 2 evaluation views, 200 bootstrap resamples (1000 cost ~17 s per run on 2 cores).
+    # scaled by musclemap_lib.models.scales, few epochs, lr 1e-3 with a 1-epoch warm-up
+    # (ASSUMPTION: a larger step for training from scratch in a few hundred steps; not tuned),
+    # one evaluation view (2 views cost ~25 s more per run; smoke and paper use several),
+    # 200 bootstrap resamples (1000 cost ~17 s per run on 2 cores).
     "cpu": Profile(
         name="cpu",
         scale="cpu",
-        data=_data("cpu", sampling_rate=4, test_views=2, cache=True),
+        data=_data("cpu", sampling_rate=4, test_views=1, cache=True),
         epochs=6,
         stage2_epochs=3,
         batch_size=16,
@@ -1216,29 +1216,10 @@ def cli_run_all(args: Any) -> int:
 
 
 def cli_reproduce(args: Any) -> int:
-    """``musclemap reproduce --profile P [--data DIR]``: data -> run-all -> summary."""
-    from musclemap_lib.evaluation import records
+    """``musclemap reproduce --profile P [--data DIR]``: see :mod:`musclemap_lib.reproduce`."""
+    from musclemap_lib.reproduce import cli_reproduce as _reproduce
 
-    steps = []
-    t0 = time.perf_counter()
-    cli_data(args)
-    steps.append(f"data: {args.data or paths.synth_dir(args.profile)}")
-    code = cli_run_all(
-        argparse.Namespace(profile=args.profile, tables=None, seeds=None, data=args.data)
-    )
-    if code:
-        return code
-    steps.append(f"run-all: every experiment of Tables 2-7 at profile {args.profile}")
-    summary = records.rebuild_summary(args.profile)
-    steps.append(f"summary: {summary}")
-    print(f"\nreproduce ({args.profile}) ran, in {time.perf_counter() - t0:.0f} s:")
-    for s in steps:
-        print(f"  - {s}")
-    print(
-        "NOT RUN: the notebooks and the book are not built yet (a later issue); nothing was "
-        "rendered."
-    )
-    return 0
+    return _reproduce(args)
 
 
 # ================================================================================================
