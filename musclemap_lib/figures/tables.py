@@ -1,0 +1,314 @@
+"""The paper's Tables 2-7 beside ours: the frames, reader tables, plots and glue values of the pages.
+
+Every table page of the book (``book/table2.md`` ... ``table7.md``) calls only this module. The
+rows are the paper's (:func:`musclemap_lib.experiments.table_rows`), in the paper's order; the
+paper's numbers come from ``results/paper_reference.csv`` (``source == "Table N"``), ours and
+our bootstrap 95% intervals from ``results/<profile>/summary.csv``. A row whose experiment has
+no result at that profile reads "not run"; no number is ever filled in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from musclemap_lib import paths
+from musclemap_lib.experiments import SIX, table_rows
+from musclemap_lib.figures import names, plots
+
+NOT_RUN = "not run"  # what a missing result reads in the reader tables
+TABLE_TITLES: dict[int, str] = {
+    2: "the MuscleMap benchmark",
+    3: "module ablation of TransM3E",
+    4: "where and what to distil",
+    5: "token fusion",
+    6: "late fusion",
+    7: "modality of MViTv2-S with MCT",
+}
+FRAME_COLUMNS: tuple[str, ...] = (
+    "row",
+    "experiment",
+    "split",
+    "ours",
+    "paper",
+    "difference",
+    "ci_low",
+    "ci_high",
+)
+_DASH = "\N{EM DASH}"
+
+
+def _check_table(table: int) -> None:
+    if table not in TABLE_TITLES:
+        raise ValueError(f"unknown table {table}; the study covers Tables 2 to 7")
+
+
+def our_summary(profile: str) -> Any:
+    """``results/<profile>/summary.csv`` as a tidy frame (empty when the profile has no results).
+
+    Unlike :func:`musclemap_lib.evaluation.records.load_summary` it never writes: a book page
+    must not create files under ``results/``.
+    """
+    import pandas as pd
+
+    from musclemap_lib.evaluation import records
+
+    path = paths.results_dir(profile) / records.SUMMARY_CSV
+    if not path.is_file():
+        return pd.DataFrame(columns=list(records.SUMMARY_COLUMNS))
+    return records.load_summary(profile)
+
+
+def paper_numbers(table: int) -> Any:
+    """The paper's mAP values of one table (tidy, from ``results/paper_reference.csv``)."""
+    from musclemap_lib.evaluation import records
+
+    _check_table(table)
+    ref = records.load_paper_reference()
+    return ref[ref["source"] == f"Table {table}"]
+
+
+def comparison(table: int, profile: str, seed: int = 0) -> Any:
+    """Ours beside the paper's for every row of one table, one line per row and split.
+
+    Args:
+        table: 2 to 7.
+        profile: whose results (``smoke``, ``cpu``, ``paper``).
+        seed: which of our runs.
+
+    Returns:
+        A DataFrame with columns ``row, experiment, split, ours, paper, difference, ci_low,
+        ci_high`` (mAP in percent; NaN where ours is missing; ``difference = ours - paper``), rows
+        in the paper's order, splits in Table 2's column order.
+    """
+    _check_table(table)
+    rows = table_rows(table)
+    frame = plots.comparison_frame(
+        our_summary(profile), paper_numbers(table), SIX, seed, [r.experiment for r in rows]
+    )
+    label = {r.experiment: r.row for r in rows}
+    frame.insert(0, "row", frame["experiment"].map(label))
+    return frame[list(FRAME_COLUMNS)]
+
+
+def _cell(v: float, sign: bool = False) -> str:
+    if not math.isfinite(v):
+        return _DASH
+    return f"{v:+.1f}" if sign else f"{v:.1f}"
+
+
+def reader_table(frame: Any, stage: str = "test") -> Any:
+    """The page's table for one stage: per split ours | 95% CI | paper | difference.
+
+    Args:
+        frame: the output of :func:`comparison`.
+        stage: ``"test"`` (known, new, mean test) or ``"val"``.
+
+    Returns:
+        A pandas Styler (class ``comparison-table``) of strings; rows are the paper's row labels,
+        a missing result reads ``not run``.
+    """
+    import pandas as pd
+
+    if stage not in ("val", "test"):
+        raise ValueError(f"stage must be 'val' or 'test', got {stage!r}")
+    splits = [s for s in SIX if s.endswith(stage)]
+    cells = frame.set_index(["row", "split"])
+    order = list(dict.fromkeys(frame["row"]))
+    data: dict[tuple[str, str], list[str]] = {}
+    for split in splits:
+        col = names.split_name(split)
+        for part in ("ours", "95% CI", "paper", "difference"):
+            data[(col, part)] = []
+        for row in order:
+            r = cells.loc[(row, split)]
+            ran = math.isfinite(float(r["ours"]))
+            lo, hi = float(r["ci_low"]), float(r["ci_high"])
+            ci = (
+                f"{lo:.1f}\N{EN DASH}{hi:.1f}" if math.isfinite(lo) and math.isfinite(hi) else _DASH
+            )
+            data[(col, "ours")].append(_cell(float(r["ours"])) if ran else NOT_RUN)
+            data[(col, "95% CI")].append(ci)
+            data[(col, "paper")].append(_cell(float(r["paper"])))
+            data[(col, "difference")].append(_cell(float(r["difference"]), sign=True))
+    table = pd.DataFrame(data, index=pd.Index(order, name="row"))
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["mAP (%)", ""])
+    return table.style.set_table_attributes(f'class="comparison-table comparison-{stage}"')
+
+
+def row_map(table: int) -> Any:
+    """How each row of a table is run: row label, experiment, inputs, what it changes."""
+    import pandas as pd
+
+    from musclemap_lib.experiments import get_experiment
+
+    out = []
+    for r in table_rows(table):
+        e = get_experiment(r.experiment)
+        out.append(
+            {
+                "row": r.row,
+                "experiment": e.name,
+                "inputs": e.modality,
+                "what it is": e.variant,
+                "starts from": ", ".join(e.depends_on) or _DASH,
+            }
+        )
+    return pd.DataFrame(out).set_index("row")
+
+
+def _key(table: int, experiment: str, split: str, metric: str) -> str:
+    return f"t{table}_{experiment}_{split}_{metric}"
+
+
+def glue_values(frame: Any, table: int) -> dict[str, float | str | int]:
+    """The values a table page glues, keyed ``t{table}_{experiment}_{split}_{metric}``.
+
+    Per row and split: ``map`` (ours), ``paper`` and ``diff`` (rounded to 0.1, NaN where ours
+    is missing). Per table: ``t{N}_n_rows``, ``t{N}_n_run`` (rows with a result),
+    ``t{N}_best_name`` (the row with our best new test mAP) with ``t{N}_best_new_test_map``,
+    ``_paper`` and ``_diff``, and ``t{N}_spearman_mean_test`` (rank correlation of ours and the
+    paper's mean test mAP over the rows with both; NaN with fewer than 3 such rows).
+    """
+    out: dict[str, float | str | int] = {}
+    for r in frame.itertuples(index=False):
+        for metric, value in (("map", r.ours), ("paper", r.paper), ("diff", r.difference)):
+            out[_key(table, r.experiment, r.split, metric)] = float(round(float(value), 1))
+    new_test = frame[frame["split"] == "new_test"]
+    ran = new_test[new_test["ours"].notna()]
+    out[f"t{table}_n_rows"] = int(len(new_test))
+    out[f"t{table}_n_run"] = int(len(ran))
+    if len(ran):
+        best = ran.loc[ran["ours"].idxmax()]
+        out[f"t{table}_best_name"] = str(best["row"])
+        out[f"t{table}_best_new_test_map"] = float(round(float(best["ours"]), 1))
+        out[f"t{table}_best_new_test_paper"] = float(round(float(best["paper"]), 1))
+        out[f"t{table}_best_new_test_diff"] = float(round(float(best["difference"]), 1))
+    else:
+        out[f"t{table}_best_name"] = NOT_RUN
+        for m in ("map", "paper", "diff"):
+            out[f"t{table}_best_new_test_{m}"] = float("nan")
+    mean = frame[frame["split"] == "mean_test"].dropna(subset=["ours", "paper"])
+    rho = mean["ours"].corr(mean["paper"], method="spearman") if len(mean) >= 3 else float("nan")
+    out[f"t{table}_spearman_mean_test"] = float(round(float(rho), 2))
+    return out
+
+
+def scatter(table: int, profile: str, stage: str = "test", seed: int = 0) -> Any:
+    """Known against new mAP for the rows of one table: ours filled, the paper's hollow.
+
+    Returns:
+        The Matplotlib Figure of :func:`musclemap_lib.figures.plots.known_vs_new_scatter`,
+        labelled with the paper's row names.
+    """
+    rows = table_rows(table)
+    keep = {r.experiment for r in rows}
+    ours = our_summary(profile)
+    ours = ours[ours["experiment"].isin(keep)]
+    label = {r.experiment: r.row for r in rows}
+    return plots.known_vs_new_scatter(
+        ours,
+        paper_numbers(table),
+        stage=stage,
+        seed=seed,
+        title=f"Table {table}: known against new {stage} mAP",
+        label=lambda e: label.get(e, e),
+        ours_label=f"ours ({profile} profile)",
+    )
+
+
+# ---- the reproducibility page ------------------------------------------------------------------
+def run_records(profile: str) -> list[dict[str, Any]]:
+    """``metrics.json`` and ``env.json`` of every complete run of a profile (name order)."""
+    from musclemap_lib.evaluation import records
+
+    out = []
+    for folder in records.run_folders(profile):
+        out.append(
+            {
+                "metrics": records.read_json(folder / records.METRICS_JSON),
+                "env": records.read_json(folder / records.ENV_JSON),
+            }
+        )
+    return out
+
+
+def provenance_table(profile: str) -> Any:
+    """One row per run: seed, wall times, git revision, config sha, data fingerprint, created.
+
+    Returns:
+        A DataFrame indexed by experiment (empty when the profile has no runs).
+    """
+    import pandas as pd
+
+    rows = []
+    for r in run_records(profile):
+        m = r["metrics"]
+        wall = m.get("wall_time_s", {})
+        rows.append(
+            {
+                "experiment": m["experiment"],
+                "seed": m["seed"],
+                "train (s)": wall.get("train", math.nan),
+                "evaluate (s)": wall.get("evaluate", math.nan),
+                "total (s)": wall.get("total", math.nan),
+                "git revision": str(m.get("git_sha", ""))[:12],
+                "config sha": m.get("config_sha", ""),
+                "data fingerprint": str(m.get("data_fingerprint", ""))[:12],
+                "created (UTC)": m.get("created_utc", ""),
+            }
+        )
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).set_index("experiment")
+
+
+def environment_table(profile: str) -> Any:
+    """The distinct environments (``env.json``) the runs of a profile used, with a run count."""
+    import pandas as pd
+
+    keys = ("python", "torch", "lightning", "numpy", "device", "gpu", "platform", "cpu_count")
+    keys += ("torch_threads",)
+    envs = [tuple(str(r["env"].get(k, "")) for k in keys) for r in run_records(profile)]
+    if not envs:
+        return pd.DataFrame()
+    df = pd.DataFrame(envs, columns=list(keys))
+    return df.value_counts().rename("runs").reset_index()
+
+
+def profile_table(profile: str) -> Any:
+    """The settings of a study profile (``experiments.Profile``) as a two-column table."""
+    import dataclasses
+
+    import pandas as pd
+
+    from musclemap_lib.experiments import get_profile
+
+    prof = get_profile(profile)
+    rows = []
+    for f in dataclasses.fields(prof):
+        v = getattr(prof, f.name)
+        if dataclasses.is_dataclass(v):
+            v = ", ".join(f"{k}={x}" for k, x in dataclasses.asdict(v).items())
+        rows.append({"setting": f.name, "value": str(v)})
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def reproducibility_glue(profile: str) -> dict[str, float | str | int]:
+    """Counts and totals of the reproducibility page (``repro_*``)."""
+    runs = run_records(profile)
+    metrics = [r["metrics"] for r in runs]
+    total = sum(m.get("wall_time_s", {}).get("total", 0.0) for m in metrics)
+    shas = sorted({str(m.get("git_sha", "")) for m in metrics})
+    prints = sorted({str(m.get("data_fingerprint", "")) for m in metrics})
+    return {
+        "repro_n_runs": len(runs),
+        "repro_total_min": float(round(total / 60, 1)),
+        "repro_n_git": len(shas),
+        "repro_git": ", ".join(s[:12] + ("+dirty" if s.endswith("+dirty") else "") for s in shas)
+        or "none",
+        "repro_n_data": len(prints),
+        "repro_data": ", ".join(p[:16] for p in prints) or "none",
+        "repro_seeds": ", ".join(str(s) for s in sorted({int(m["seed"]) for m in metrics}))
+        or "none",
+    }
