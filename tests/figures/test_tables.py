@@ -1,0 +1,162 @@
+"""The table, efficiency and reproducibility helpers of the book, on a hand-made results folder."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from musclemap_lib import experiments as E
+from musclemap_lib import paths, reproduce
+from musclemap_lib.evaluation import records
+from musclemap_lib.figures import efficiency, tables
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    """A results folder with paper_reference.csv and a smoke summary of two Table-2 rows."""
+    root = tmp_path / "results"
+    monkeypatch.setattr(paths, "results_dir", lambda p=None: root / p if p else root)
+    E.write_paper_reference(root / "paper_reference.csv")
+    rows = []
+    for exp, base in (("mvitv2_s", 50.0), ("hdgcn", 40.0)):
+        vals = {"known_val": base + 10, "new_val": base, "known_test": base + 12, "new_test": base}
+        vals["mean_val"] = (vals["known_val"] + vals["new_val"]) / 2
+        vals["mean_test"] = (vals["known_test"] + vals["new_test"]) / 2
+        for split, v in vals.items():
+            rows.append(
+                {"experiment": exp, "model": exp, "split": split, "metric": "map", "value": v}
+            )
+            if not split.startswith("mean"):
+                for metric, d in (("map_ci_low", -3.0), ("map_ci_high", 3.0)):
+                    rows.append(
+                        {
+                            "experiment": exp,
+                            "model": exp,
+                            "split": split,
+                            "metric": metric,
+                            "value": v + d,
+                        }
+                    )
+    df = pd.DataFrame(rows).assign(
+        profile="smoke",
+        seed=0,
+        git_sha="abc",
+        config_sha="c",
+        data_fingerprint="d",
+        created_utc="t",
+    )
+    (root / "smoke").mkdir(parents=True)
+    df[list(records.SUMMARY_COLUMNS)].to_csv(root / "smoke" / "summary.csv", index=False)
+    return root
+
+
+def test_comparison_has_every_paper_row_in_order_with_ours_paper_and_difference(results):
+    frame = tables.comparison(2, "smoke")
+    rows = E.table_rows(2)
+    assert list(dict.fromkeys(frame["row"])) == [r.row for r in rows]
+    assert len(frame) == 6 * len(rows)
+    m = frame.set_index(["experiment", "split"])
+    assert m.loc[("mvitv2_s", "new_test"), "ours"] == 50.0
+    assert m.loc[("mvitv2_s", "new_test"), "paper"] == 61.4  # PAPER: Table 2
+    assert m.loc[("mvitv2_s", "new_test"), "difference"] == pytest.approx(50.0 - 61.4)
+    assert m.loc[("mvitv2_s", "known_test"), "ci_low"] == 59.0
+    assert math.isnan(m.loc[("transm3e", "new_test"), "ours"])  # not run: no number made up
+    assert m.loc[("transm3e", "new_test"), "paper"] == 64.2
+
+
+def test_reader_table_says_not_run_and_shows_four_columns_per_split(results):
+    frame = tables.comparison(2, "smoke")
+    shown = tables.reader_table(frame, "test").data
+    assert list(shown.index) == [r.row for r in E.table_rows(2)]
+    assert shown.loc["MViTv2-S", ("new test", "ours")] == "50.0"
+    assert shown.loc["MViTv2-S", ("new test", "difference")] == "-11.4"
+    assert shown.loc["MViTv2-S", ("known test", "95% CI")] == "59.0\N{EN DASH}65.0"
+    assert shown.loc["TransM3E (Ours)", ("new test", "ours")] == tables.NOT_RUN
+    assert shown.loc["TransM3E (Ours)", ("new test", "paper")] == "64.2"
+    html = tables.reader_table(frame, "val").to_html()
+    assert "comparison-val" in html
+    with pytest.raises(ValueError, match="stage"):
+        tables.reader_table(frame, "train")
+
+
+def test_glue_values_name_the_best_row_and_count_the_runs(results):
+    g = tables.glue_values(tables.comparison(2, "smoke"), 2)
+    assert g["t2_n_rows"] == len(E.table_rows(2)) and g["t2_n_run"] == 2
+    assert g["t2_best_name"] == "MViTv2-S"
+    assert g["t2_best_new_test_map"] == 50.0 and g["t2_best_new_test_paper"] == 61.4
+    assert g["t2_best_new_test_diff"] == pytest.approx(-11.4)
+    assert g["t2_hdgcn_mean_test_map"] == 46.0
+    assert all(isinstance(v, (float, int, str)) and not hasattr(v, "dtype") for v in g.values())
+    assert math.isnan(g["t2_spearman_mean_test"])  # fewer than 3 rows with both numbers
+
+
+def test_no_results_reads_not_run_and_writes_nothing(results):
+    frame = tables.comparison(3, "cpu")
+    assert frame["ours"].isna().all()
+    assert tables.glue_values(frame, 3)["t3_best_name"] == tables.NOT_RUN
+    assert not (results / "cpu").exists()
+    with pytest.raises(ValueError, match="Tables 2 to 7"):
+        tables.comparison(8, "cpu")
+
+
+def test_scatter_draws_ours_and_the_paper(results):
+    fig = tables.scatter(2, "smoke")
+    ax = fig.axes[0]
+    assert "known test" in ax.get_xlabel()
+    assert len(ax.collections) >= 2 + len(E.table_rows(2))  # ours for 2 rows, the paper for all
+
+
+def test_study_profile_round_trip_and_bad_file(tmp_path):
+    assert reproduce.study_profile(tmp_path) == "cpu"
+    reproduce.write_study("smoke", tmp_path)
+    assert reproduce.study_profile(tmp_path) == "smoke"
+    (tmp_path / reproduce.STUDY_JSON).write_text("{}")
+    with pytest.raises(ValueError, match="_study.json"):
+        reproduce.study_profile(tmp_path)
+    with pytest.raises(ValueError, match="unknown profile"):
+        reproduce.write_study("gpu", tmp_path)
+
+
+def test_efficiency_table_and_glue(tmp_path):
+    data = {
+        "scale": "cpu",
+        "flop_scales": ["cpu", "paper"],
+        "throughput": {"torch_threads": 2, "batch_size": 4},
+        "machine": {"processor": "x86_64", "cpu_count": 2, "platform": "Linux"},
+        "created_utc": "2026-01-01T00:00:00+00:00",
+        "models": [
+            {
+                "model": "mvitv2_s",
+                "params_paper_scale": 34_500_000,
+                "paper_params_m": 34.5,
+                "params_verdict": "exact",
+                "params_profile_scale": 1_000_000,
+                "flops_per_clip": {"cpu": 2e9, "paper": 64e9},
+                "clips_per_s": 12.5,
+            },
+            {
+                "model": "transm3e",
+                "params_paper_scale": 55_000_000,
+                "paper_params_m": 55.4,
+                "params_verdict": "explained",
+                "params_profile_scale": 2_000_000,
+                "flops_per_clip": {"cpu": 3e9, "paper": 70e9},
+                "clips_per_s": 5.0,
+            },
+        ],
+    }
+    t = efficiency.efficiency_table(data)
+    assert list(t.index) == ["MViTv2-S", "TransM3E"]
+    assert t.loc["TransM3E", "difference (M)"] == pytest.approx(-0.4)
+    assert t.loc["MViTv2-S", "GFLOPs/clip, paper"] == 64.0
+    assert t.loc["MViTv2-S", "clips/s, cpu (measured)"] == 12.5
+    g = efficiency.glue_values(data)
+    assert g["eff_fastest_name"] == "MViTv2-S" and g["eff_threads"] == 2
+    assert g["eff_transm3e_params_m"] == 55.0
+    assert efficiency.efficiency_table(None).empty
+    assert efficiency.glue_values(None)["eff_machine"] == efficiency.NOT_MEASURED
+    assert "efficiency-table" in efficiency.styled(t).to_html()
+    json.dumps(g)  # plain Python values only (glue needs them)
