@@ -35,16 +35,16 @@ setup: $(STAMP)  ## create or refresh .venv
 data: setup  ## generate MuscleMap-Synth for PROFILE (or check DATA)
 	$(BIN)/musclemap data --profile $(PROFILE) $(if $(DATA),--data $(DATA),)
 
-runs: data  ## train and evaluate every experiment of PROFILE
+runs: data  ## train and evaluate every experiment of PROFILE (up-to-date runs are skipped)
 	$(BIN)/musclemap run-all --profile $(PROFILE) $(if $(DATA),--data $(DATA),)
 
 results: setup  ## rebuild results/PROFILE/summary.csv from the run folders
 	$(BIN)/musclemap summary --profile $(PROFILE)
 
-book: setup  ## render the book from results/ (no training)
-	$(BIN)/jupyter-book build book -n -W --keep-going
+book: setup  ## render the book from results/PROFILE (no training; jupyter-book build book -n -W --keep-going)
+	$(BIN)/python -m musclemap_lib.reproduce book --profile $(PROFILE)
 
-reproduce: setup  ## the whole study: data -> runs -> results -> book
+reproduce: setup  ## the whole study: data -> notebooks (papermill, per experiment) -> results -> book
 	$(BIN)/musclemap reproduce --profile $(PROFILE) $(if $(DATA),--data $(DATA),)
 
 test: setup  ## the test suite (CPU, includes the smoke study)
