@@ -189,19 +189,30 @@ def gradcam_maps(
     return out, target, probs
 
 
-def checkpoint_path(profile: str, experiment: str, seed: int = 0) -> Path | None:
-    """The ``last.ckpt`` of a run folder, or None when the run was not trained here."""
+def run_folder(profile: str, experiment: str, seed: int = 0, results: Path | None = None) -> Path:
+    """A run folder: ``records.run_dir`` or, with ``results``, ``<results>/<profile>/...``."""
     from musclemap_lib.evaluation import records
+
+    folder = records.run_dir(profile, experiment, seed)
+    if results is None:
+        return folder
+    return Path(results) / profile / folder.name
+
+
+def checkpoint_path(
+    profile: str, experiment: str, seed: int = 0, results: Path | None = None
+) -> Path | None:
+    """The ``last.ckpt`` of a run folder, or None when the run was not trained here."""
     from musclemap_lib.training.callbacks import last_checkpoint
 
-    return last_checkpoint(records.run_dir(profile, experiment, seed) / "checkpoints")
+    return last_checkpoint(run_folder(profile, experiment, seed, results) / "checkpoints")
 
 
-def missing_checkpoint_message(profile: str, experiment: str, seed: int = 0) -> str:
+def missing_checkpoint_message(
+    profile: str, experiment: str, seed: int = 0, results: Path | None = None
+) -> str:
     """What to tell a reader when a run has no checkpoint (checkpoints are never committed)."""
-    from musclemap_lib.evaluation import records
-
-    folder = records.run_dir(profile, experiment, seed) / "checkpoints"
+    folder = run_folder(profile, experiment, seed, results) / "checkpoints"
     return (
         f"no checkpoint for {experiment} at profile {profile!r} (seed {seed}): {folder} has no "
         f"last.ckpt. Checkpoints are not committed; train the run first "
@@ -209,8 +220,16 @@ def missing_checkpoint_message(profile: str, experiment: str, seed: int = 0) -> 
     )
 
 
-def load_trained_model(profile: str, experiment: str, seed: int = 0) -> Any:
+def load_trained_model(
+    profile: str, experiment: str, seed: int = 0, results: Path | None = None
+) -> Any:
     """Build ``experiment``'s model at the profile's scale and load its trained weights.
+
+    Args:
+        profile: study profile (its model scale is used).
+        experiment: experiment name (its registered model is built).
+        seed: run seed.
+        results: results root (default ``<repo>/results``).
 
     Raises:
         FileNotFoundError: when the run has no checkpoint (see :func:`missing_checkpoint_message`).
@@ -220,9 +239,9 @@ def load_trained_model(profile: str, experiment: str, seed: int = 0) -> Any:
     from musclemap_lib.experiments import get_experiment, get_profile
     from musclemap_lib.models import build_model
 
-    ckpt = checkpoint_path(profile, experiment, seed)
+    ckpt = checkpoint_path(profile, experiment, seed, results)
     if ckpt is None:
-        raise FileNotFoundError(missing_checkpoint_message(profile, experiment, seed))
+        raise FileNotFoundError(missing_checkpoint_message(profile, experiment, seed, results))
     exp = get_experiment(experiment)
     model = build_model(exp.model, scale=get_profile(profile).scale)
     state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
@@ -230,7 +249,9 @@ def load_trained_model(profile: str, experiment: str, seed: int = 0) -> Any:
     return model.eval()
 
 
-def clip_dataset(profile: str, split: str, modalities: Sequence[str], data: str | None = None):
+def clip_dataset(
+    profile: str, split: str, modalities: Sequence[str], data: str | Path | None = None
+) -> Any:
     """The evaluation ``ClipDataset`` of a profile's data (one centre view per clip)."""
     from musclemap_lib.data import ClipDataset
     from musclemap_lib.experiments import data_dir, get_profile
@@ -425,7 +446,8 @@ def render_gradcam_figures(
     n_new: int = 2,
     seed: int = 0,
     block: int = -1,
-    data: str | None = None,
+    data: str | Path | None = None,
+    results: Path | None = None,
 ) -> dict[str, Any]:
     """Render Fig. 5-like PNGs ``gradcam_<split>_<k>.png`` into ``out_dir`` and a JSON record.
 
@@ -444,7 +466,7 @@ def render_gradcam_figures(
     models, missing = {}, {}
     for exp in experiments:
         try:
-            models[exp] = load_trained_model(profile, exp, seed)
+            models[exp] = load_trained_model(profile, exp, seed, results)
         except FileNotFoundError as err:
             missing[exp] = str(err)
             log.warning("%s", err)
