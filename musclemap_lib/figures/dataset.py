@@ -332,3 +332,36 @@ def render_dataset_figures(
     }
     (out / "dataset.json").write_text(json.dumps(record, indent=1))
     return record
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading the rendered files back (book pages)
+# ------------------------------------------------------------------------------------------------
+def figures_dir(profile: str) -> Path:
+    """``results/<profile>/figures``: where ``notebooks/40_figures.ipynb`` writes."""
+    from musclemap_lib.paths import results_dir
+
+    return results_dir(profile) / "figures"
+
+
+def figure_or_note(path: str | Path) -> Any:
+    """An IPython ``Image`` of a rendered PNG, or a Markdown note saying how to render it."""
+    from IPython.display import Image, Markdown
+
+    path = Path(path)
+    if path.is_file():
+        return Image(filename=str(path))
+    return Markdown(
+        f"*`{path.name}` has not been rendered for this profile: run "
+        "`notebooks/40_figures.ipynb` (`make reproduce` does).*"
+    )
+
+
+def load_rendered(profile: str, name: str) -> Any:
+    """A CSV (as a DataFrame) or JSON file of ``figures_dir(profile)``, or None when absent."""
+    import pandas as pd
+
+    path = figures_dir(profile) / name
+    if not path.is_file():
+        return None
+    return pd.read_csv(path) if path.suffix == ".csv" else json.loads(path.read_text())
