@@ -7,7 +7,6 @@ measures or counts, so the page builds in seconds and shows only numbers that we
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from musclemap_lib.figures import names
@@ -69,7 +68,8 @@ def styled(table: Any) -> Any:
 
 
 def glue_values(data: dict[str, Any] | None) -> dict[str, float | str | int]:
-    """The values the efficiency page glues (``eff_*``); placeholders when nothing was measured."""
+    """The values the efficiency page glues (``eff_*``): Python floats rounded to 0.1 (glued
+    without a format spec), ``not measured`` when ``efficiency.json`` is missing."""
     if data is None:
         return {
             "eff_threads": NOT_MEASURED,
@@ -78,9 +78,9 @@ def glue_values(data: dict[str, Any] | None) -> dict[str, float | str | int]:
             "eff_scale": NOT_MEASURED,
             "eff_created": NOT_MEASURED,
             "eff_fastest_name": NOT_MEASURED,
-            "eff_fastest_clips_per_s": float("nan"),
-            "eff_transm3e_params_m": float("nan"),
-            "eff_transm3e_paper_params_m": float("nan"),
+            "eff_fastest_clips_per_s": NOT_MEASURED,
+            "eff_transm3e_params_m": NOT_MEASURED,
+            "eff_transm3e_paper_params_m": NOT_MEASURED,
         }
     models = {m["model"]: m for m in data["models"]}
     trained = [m for m in data["models"] if m["params_paper_scale"] > 0]
@@ -95,7 +95,11 @@ def glue_values(data: dict[str, Any] | None) -> dict[str, float | str | int]:
         "eff_scale": str(data["scale"]),
         "eff_created": str(data["created_utc"]),
         "eff_fastest_name": names.model_name(fastest["model"]) if fastest else NOT_MEASURED,
-        "eff_fastest_clips_per_s": float(round(fastest["clips_per_s"], 1)) if fastest else math.nan,
-        "eff_transm3e_params_m": float(round(t["params_paper_scale"] / 1e6, 1)) if t else math.nan,
-        "eff_transm3e_paper_params_m": float(t["paper_params_m"]) if t else math.nan,
+        "eff_fastest_clips_per_s": float(round(fastest["clips_per_s"], 1))
+        if fastest
+        else NOT_MEASURED,
+        "eff_transm3e_params_m": float(round(t["params_paper_scale"] / 1e6, 1))
+        if t
+        else NOT_MEASURED,
+        "eff_transm3e_paper_params_m": float(t["paper_params_m"]) if t else NOT_MEASURED,
     }

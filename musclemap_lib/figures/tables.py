@@ -97,16 +97,28 @@ def _cell(v: float, sign: bool = False) -> str:
     return f"{v:+.1f}" if sign else f"{v:.1f}"
 
 
+# Compact, unwrapped cells: 11 columns must fit the book's content width.
+_TABLE_STYLES = [
+    {"selector": "", "props": [("font-size", "0.85em"), ("border-collapse", "collapse")]},
+    {"selector": "td, th", "props": [("white-space", "nowrap"), ("padding", "2px 6px")]},
+    {"selector": "td", "props": [("text-align", "right")]},
+    {"selector": "th.col_heading.level0", "props": [("text-align", "center")]},
+]
+
+
 def reader_table(frame: Any, stage: str = "test") -> Any:
     """The page's table for one stage: per split ours | 95% CI | paper | difference.
+
+    The mean split has no interval (it is the mean of two splits), so its group is ours | paper |
+    difference.
 
     Args:
         frame: the output of :func:`comparison`.
         stage: ``"test"`` (known, new, mean test) or ``"val"``.
 
     Returns:
-        A pandas Styler (class ``comparison-table``) of strings; rows are the paper's row labels,
-        a missing result reads ``not run``.
+        A pandas Styler (class ``comparison-table comparison-<stage>``) of strings; rows are the
+        paper's row labels, a missing result reads ``not run``.
     """
     import pandas as pd
 
@@ -118,22 +130,26 @@ def reader_table(frame: Any, stage: str = "test") -> Any:
     data: dict[tuple[str, str], list[str]] = {}
     for split in splits:
         col = names.split_name(split)
-        for part in ("ours", "95% CI", "paper", "difference"):
+        parts = ("ours", "paper", "difference")
+        if not split.startswith("mean"):
+            parts = ("ours", "95% CI", "paper", "difference")
+        for part in parts:
             data[(col, part)] = []
         for row in order:
             r = cells.loc[(row, split)]
             ran = math.isfinite(float(r["ours"]))
-            lo, hi = float(r["ci_low"]), float(r["ci_high"])
-            ci = (
-                f"{lo:.1f}\N{EN DASH}{hi:.1f}" if math.isfinite(lo) and math.isfinite(hi) else _DASH
-            )
             data[(col, "ours")].append(_cell(float(r["ours"])) if ran else NOT_RUN)
-            data[(col, "95% CI")].append(ci)
             data[(col, "paper")].append(_cell(float(r["paper"])))
             data[(col, "difference")].append(_cell(float(r["difference"]), sign=True))
+            if "95% CI" in parts:
+                lo, hi = float(r["ci_low"]), float(r["ci_high"])
+                ok = math.isfinite(lo) and math.isfinite(hi)
+                data[(col, "95% CI")].append(f"{lo:.1f}\N{EN DASH}{hi:.1f}" if ok else _DASH)
     table = pd.DataFrame(data, index=pd.Index(order, name="row"))
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["mAP (%)", ""])
-    return table.style.set_table_attributes(f'class="comparison-table comparison-{stage}"')
+    return table.style.set_table_attributes(
+        f'class="comparison-table comparison-{stage}"'
+    ).set_table_styles(_TABLE_STYLES)
 
 
 def row_map(table: int) -> Any:
@@ -164,8 +180,8 @@ def _key(table: int, experiment: str, split: str, metric: str) -> str:
 def glue_values(frame: Any, table: int) -> dict[str, float | str | int]:
     """The values a table page glues, keyed ``t{table}_{experiment}_{split}_{metric}``.
 
-    Per row and split: ``map`` (ours), ``paper`` and ``diff`` (rounded to 0.1, NaN where ours
-    is missing). Per table: ``t{N}_n_rows``, ``t{N}_n_run`` (rows with a result),
+    Per row and split: ``map`` (ours), ``paper`` and ``diff`` (Python floats rounded to 0.1;
+    the string ``not run`` where ours is missing, so the pages glue them without a format spec). Per table: ``t{N}_n_rows``, ``t{N}_n_run`` (rows with a result),
     ``t{N}_best_name`` (the row with our best new test mAP) with ``t{N}_best_new_test_map``,
     ``_paper`` and ``_diff``, and ``t{N}_spearman_mean_test`` (rank correlation of ours and the
     paper's mean test mAP over the rows with both; NaN with fewer than 3 such rows).
@@ -173,7 +189,7 @@ def glue_values(frame: Any, table: int) -> dict[str, float | str | int]:
     out: dict[str, float | str | int] = {}
     for r in frame.itertuples(index=False):
         for metric, value in (("map", r.ours), ("paper", r.paper), ("diff", r.difference)):
-            out[_key(table, r.experiment, r.split, metric)] = float(round(float(value), 1))
+            out[_key(table, r.experiment, r.split, metric)] = _glued(value)
     new_test = frame[frame["split"] == "new_test"]
     ran = new_test[new_test["ours"].notna()]
     out[f"t{table}_n_rows"] = int(len(new_test))
@@ -181,17 +197,25 @@ def glue_values(frame: Any, table: int) -> dict[str, float | str | int]:
     if len(ran):
         best = ran.loc[ran["ours"].idxmax()]
         out[f"t{table}_best_name"] = str(best["row"])
-        out[f"t{table}_best_new_test_map"] = float(round(float(best["ours"]), 1))
-        out[f"t{table}_best_new_test_paper"] = float(round(float(best["paper"]), 1))
-        out[f"t{table}_best_new_test_diff"] = float(round(float(best["difference"]), 1))
+        out[f"t{table}_best_new_test_map"] = _glued(best["ours"])
+        out[f"t{table}_best_new_test_paper"] = _glued(best["paper"])
+        out[f"t{table}_best_new_test_diff"] = _glued(best["difference"])
     else:
         out[f"t{table}_best_name"] = NOT_RUN
         for m in ("map", "paper", "diff"):
-            out[f"t{table}_best_new_test_{m}"] = float("nan")
+            out[f"t{table}_best_new_test_{m}"] = NOT_RUN
     mean = frame[frame["split"] == "mean_test"].dropna(subset=["ours", "paper"])
-    rho = mean["ours"].corr(mean["paper"], method="spearman") if len(mean) >= 3 else float("nan")
-    out[f"t{table}_spearman_mean_test"] = float(round(float(rho), 2))
+    rho = mean["ours"].corr(mean["paper"], method="spearman") if len(mean) >= 3 else math.nan
+    out[f"t{table}_spearman_mean_test"] = (
+        float(round(float(rho), 2)) if math.isfinite(rho) else "not defined (fewer than 3 rows)"
+    )
     return out
+
+
+def _glued(value: Any) -> float | str:
+    """A value as glued: a Python float rounded to 0.1, or ``not run`` when it is missing."""
+    v = float(value)
+    return float(round(v, 1)) if math.isfinite(v) else NOT_RUN
 
 
 def scatter(table: int, profile: str, stage: str = "test", seed: int = 0) -> Any:
