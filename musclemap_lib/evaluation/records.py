@@ -179,6 +179,9 @@ def write_run(
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; a run folder is as readable as any
         _write_json(tmp / CONFIG_JSON, config)
         _write_json(tmp / ENV_JSON, env)
         arrays: dict[str, np.ndarray] = {}
