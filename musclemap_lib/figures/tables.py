@@ -17,6 +17,7 @@ from musclemap_lib.experiments import SIX, table_rows
 from musclemap_lib.figures import names, plots
 
 NOT_RUN = "not run"  # what a missing result reads in the reader tables
+DIFF = "\N{GREEK CAPITAL LETTER DELTA}"  # the difference column (ours - paper) of the reader tables
 TABLE_TITLES: dict[int, str] = {
     2: "the MuscleMap benchmark",
     3: "module ablation of TransM3E",
@@ -99,18 +100,18 @@ def _cell(v: float, sign: bool = False) -> str:
 
 # Compact, unwrapped cells: 11 columns must fit the book's content width.
 _TABLE_STYLES = [
-    {"selector": "", "props": [("font-size", "0.85em"), ("border-collapse", "collapse")]},
-    {"selector": "td, th", "props": [("white-space", "nowrap"), ("padding", "2px 6px")]},
+    {"selector": "", "props": [("font-size", "0.8em"), ("border-collapse", "collapse")]},
+    {"selector": "td, th", "props": [("white-space", "nowrap"), ("padding", "2px 5px")]},
     {"selector": "td", "props": [("text-align", "right")]},
     {"selector": "th.col_heading.level0", "props": [("text-align", "center")]},
 ]
 
 
 def reader_table(frame: Any, stage: str = "test") -> Any:
-    """The page's table for one stage: per split ours | 95% CI | paper | difference.
+    """The page's table for one stage: per split ours | 95% CI | paper | Δ (ours - paper).
 
     The mean split has no interval (it is the mean of two splits), so its group is ours | paper |
-    difference.
+    Δ.
 
     Args:
         frame: the output of :func:`comparison`.
@@ -130,9 +131,9 @@ def reader_table(frame: Any, stage: str = "test") -> Any:
     data: dict[tuple[str, str], list[str]] = {}
     for split in splits:
         col = names.split_name(split)
-        parts = ("ours", "paper", "difference")
+        parts = ("ours", "paper", DIFF)
         if not split.startswith("mean"):
-            parts = ("ours", "95% CI", "paper", "difference")
+            parts = ("ours", "95% CI", "paper", DIFF)
         for part in parts:
             data[(col, part)] = []
         for row in order:
@@ -140,7 +141,7 @@ def reader_table(frame: Any, stage: str = "test") -> Any:
             ran = math.isfinite(float(r["ours"]))
             data[(col, "ours")].append(_cell(float(r["ours"])) if ran else NOT_RUN)
             data[(col, "paper")].append(_cell(float(r["paper"])))
-            data[(col, "difference")].append(_cell(float(r["difference"]), sign=True))
+            data[(col, DIFF)].append(_cell(float(r["difference"]), sign=True))
             if "95% CI" in parts:
                 lo, hi = float(r["ci_low"]), float(r["ci_high"])
                 ok = math.isfinite(lo) and math.isfinite(hi)

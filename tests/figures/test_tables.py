@@ -73,7 +73,7 @@ def test_reader_table_says_not_run_and_shows_four_columns_per_split(results):
     assert ("mean test", "95% CI") not in shown.columns  # a mean of two splits has no interval
     assert list(shown.index) == [r.row for r in E.table_rows(2)]
     assert shown.loc["MViTv2-S", ("new test", "ours")] == "50.0"
-    assert shown.loc["MViTv2-S", ("new test", "difference")] == "-11.4"
+    assert shown.loc["MViTv2-S", ("new test", tables.DIFF)] == "-11.4"
     assert shown.loc["MViTv2-S", ("known test", "95% CI")] == "59.0\N{EN DASH}65.0"
     assert shown.loc["TransM3E (Ours)", ("new test", "ours")] == tables.NOT_RUN
     assert shown.loc["TransM3E (Ours)", ("new test", "paper")] == "64.2"
