@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from musclemap_lib.skeleton import JOINTS
+
 # Internal joints of the humanoid (COCO-17 plus spine, pelvis, neck, hands, heels and toes).
 JOINTS3D: tuple[str, ...] = (
     "pelvis",
@@ -55,28 +57,7 @@ J3: dict[str, int] = {n: i for i, n in enumerate(JOINTS3D)}
 NUM_JOINTS3D = len(JOINTS3D)
 
 # COCO-17 joint k is internal joint COCO_FROM_3D[k] (musclemap_lib.skeleton.JOINTS order).
-COCO_FROM_3D: tuple[int, ...] = tuple(
-    J3[n]
-    for n in (
-        "nose",
-        "left_eye",
-        "right_eye",
-        "left_ear",
-        "right_ear",
-        "left_shoulder",
-        "right_shoulder",
-        "left_elbow",
-        "right_elbow",
-        "left_wrist",
-        "right_wrist",
-        "left_hip",
-        "right_hip",
-        "left_knee",
-        "right_knee",
-        "left_ankle",
-        "right_ankle",
-    )
-)
+COCO_FROM_3D: tuple[int, ...] = tuple(J3[n] for n in JOINTS)
 
 SIDES = ("l", "r")
 ANGLE_NAMES: tuple[str, ...] = (
