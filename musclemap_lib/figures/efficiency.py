@@ -24,15 +24,17 @@ def efficiency_table(data: dict[str, Any] | None) -> Any:
         A DataFrame indexed by the model's display name with columns ``params (M), paper scale``,
         ``paper #PM (M)``, ``difference (M)``, ``verdict``, ``params (M), <scale> scale``,
         ``GFLOPs/clip, <scale>`` for each counted scale and ``clips/s, <scale> (measured)``;
-        empty when ``data`` is None.
+        empty when ``data`` is None. The parameter-free baselines are left out.
     """
     import pandas as pd
 
     if data is None:
         return pd.DataFrame()
     scale = data["scale"]
+    # The statistical baselines (Random, All Ones) have no parameters and no compute to report.
+    models = [m for m in data["models"] if m["params_paper_scale"] > 0 or m["paper_params_m"] > 0]
     rows = []
-    for m in data["models"]:
+    for m in models:
         row: dict[str, Any] = {
             "params (M), paper scale": m["params_paper_scale"] / 1e6,
             "paper #PM (M)": m["paper_params_m"],
@@ -44,12 +46,12 @@ def efficiency_table(data: dict[str, Any] | None) -> Any:
             row[f"GFLOPs/clip, {s}"] = m["flops_per_clip"][s] / 1e9
         row[f"clips/s, {scale} (measured)"] = m["clips_per_s"]
         rows.append(row)
-    index = pd.Index([names.model_name(m["model"]) for m in data["models"]], name="model")
+    index = pd.Index([names.model_name(m["model"]) for m in models], name="model")
     return pd.DataFrame(rows, index=index)
 
 
 def styled(table: Any) -> Any:
-    """The efficiency table formatted for reading (2 decimals for millions, 3 for GFLOPs)."""
+    """The efficiency table formatted for reading (2 decimals for millions, 3 digits of GFLOPs)."""
     fmt: dict[str, str] = {}
     for c in table.columns:
         if c == "verdict":
@@ -57,7 +59,7 @@ def styled(table: Any) -> Any:
         if c.startswith("difference"):
             fmt[c] = "{:+.2f}"
         elif c.startswith("GFLOPs"):
-            fmt[c] = "{:.3f}"
+            fmt[c] = "{:.3g}"  # 3 significant digits: smoke-scale clips cost a few MFLOPs
         elif c.startswith("clips/s"):
             fmt[c] = "{:.1f}"
         else:

@@ -277,10 +277,10 @@ def provenance_table(profile: str) -> Any:
                 "train (s)": wall.get("train", math.nan),
                 "evaluate (s)": wall.get("evaluate", math.nan),
                 "total (s)": wall.get("total", math.nan),
-                "git revision": str(m.get("git_sha", ""))[:12],
-                "config sha": m.get("config_sha", ""),
-                "data fingerprint": str(m.get("data_fingerprint", ""))[:12],
-                "created (UTC)": m.get("created_utc", ""),
+                "git revision": _short_sha(str(m.get("git_sha", ""))),
+                "config sha": str(m.get("config_sha", ""))[:10],
+                "data fingerprint": str(m.get("data_fingerprint", ""))[:10],
+                "created (UTC)": str(m.get("created_utc", ""))[:16].replace("T", " "),
             }
         )
     if not rows:
@@ -288,8 +288,16 @@ def provenance_table(profile: str) -> Any:
     return pd.DataFrame(rows).set_index("experiment")
 
 
+def _short_sha(sha: str) -> str:
+    return sha[:10] + ("+dirty" if sha.endswith("+dirty") else "")
+
+
 def environment_table(profile: str) -> Any:
-    """The distinct environments (``env.json``) the runs of a profile used, with a run count."""
+    """The distinct environments (``env.json``) of a profile's runs: one column each, run count.
+
+    Returns:
+        A DataFrame indexed by field (python, torch, ..., runs), one column per environment.
+    """
     import pandas as pd
 
     keys = ("python", "torch", "lightning", "numpy", "device", "gpu", "platform", "cpu_count")
@@ -297,8 +305,14 @@ def environment_table(profile: str) -> Any:
     envs = [tuple(str(r["env"].get(k, "")) for k in keys) for r in run_records(profile)]
     if not envs:
         return pd.DataFrame()
-    df = pd.DataFrame(envs, columns=list(keys))
-    return df.value_counts().rename("runs").reset_index()
+    counts = pd.DataFrame(envs, columns=list(keys)).value_counts()
+    cols = {f"environment {i + 1}": [*env, str(n)] for i, (env, n) in enumerate(counts.items())}
+    return pd.DataFrame(cols, index=pd.Index([*keys, "runs"], name="field"))
+
+
+def compact(table: Any, precision: int = 1) -> Any:
+    """A table styled like the comparison tables: small type, no wrapping, ``precision`` digits."""
+    return table.style.format(precision=precision).set_table_styles(_TABLE_STYLES)
 
 
 def profile_table(profile: str) -> Any:
@@ -313,9 +327,10 @@ def profile_table(profile: str) -> Any:
     rows = []
     for f in dataclasses.fields(prof):
         v = getattr(prof, f.name)
-        if dataclasses.is_dataclass(v):
-            v = ", ".join(f"{k}={x}" for k, x in dataclasses.asdict(v).items())
-        rows.append({"setting": f.name, "value": str(v)})
+        if dataclasses.is_dataclass(v):  # the DataConfig: one row per field
+            rows += [{"setting": f"{f.name}.{k}", "value": str(x)} for k, x in vars(v).items()]
+        else:
+            rows.append({"setting": f.name, "value": str(v)})
     return pd.DataFrame(rows).set_index("setting")
 
 
@@ -330,8 +345,7 @@ def reproducibility_glue(profile: str) -> dict[str, float | str | int]:
         "repro_n_runs": len(runs),
         "repro_total_min": float(round(total / 60, 1)),
         "repro_n_git": len(shas),
-        "repro_git": ", ".join(s[:12] + ("+dirty" if s.endswith("+dirty") else "") for s in shas)
-        or "none",
+        "repro_git": ", ".join(_short_sha(s) for s in shas) or "none",
         "repro_n_data": len(prints),
         "repro_data": ", ".join(p[:16] for p in prints) or "none",
         "repro_seeds": ", ".join(str(s) for s in sorted({int(m["seed"]) for m in metrics}))

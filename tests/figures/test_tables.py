@@ -132,6 +132,15 @@ def test_efficiency_table_and_glue(tmp_path):
         "created_utc": "2026-01-01T00:00:00+00:00",
         "models": [
             {
+                "model": "random",
+                "params_paper_scale": 0,
+                "paper_params_m": 0.0,
+                "params_verdict": "exact",
+                "params_profile_scale": 0,
+                "flops_per_clip": {"cpu": 0, "paper": 0},
+                "clips_per_s": 1e6,
+            },
+            {
                 "model": "mvitv2_s",
                 "params_paper_scale": 34_500_000,
                 "paper_params_m": 34.5,
