@@ -125,28 +125,44 @@ def metrics_frame(metrics: dict[str, Any]) -> Any:
 
 
 def execute_training_notebook(
-    experiment: str, profile: str, seed: int = 0, data: str = "", output: Path | None = None
+    experiment: str,
+    profile: str,
+    seed: int = 0,
+    data: str = "",
+    output: Path | None = None,
+    kernel: Any = None,
 ) -> Path:
     """Execute ``notebooks/10_train_eval.ipynb`` for one experiment with papermill.
 
+    Args:
+        experiment, profile, seed, data: the notebook's parameters.
+        output: the executed copy (default ``book/runs/<profile>/<experiment>.ipynb``).
+        kernel: a started-or-not ``jupyter_client.KernelManager`` to run in (None: a fresh
+            kernel for this notebook).
+
     Returns:
-        The executed copy (default ``book/runs/<profile>/<experiment>.ipynb``).
+        The executed copy.
     """
     output = output or runs_dir(profile) / f"{experiment}.ipynb"
     params = {"experiment": experiment, "profile": profile, "seed": seed, "data": data}
-    return execute_notebook(notebooks_dir() / TRAIN_NOTEBOOK, output, params)
+    return execute_notebook(notebooks_dir() / TRAIN_NOTEBOOK, output, params, kernel)
 
 
-def execute_notebook(source: Path, output: Path, parameters: dict[str, Any]) -> Path:
+def execute_notebook(
+    source: Path, output: Path, parameters: dict[str, Any], kernel: Any = None
+) -> Path:
     """Run one notebook with papermill (kernel ``python3``, cell output logged).
 
-    Only the parameters that the notebook's ``parameters`` cell declares are passed.
+    Only the parameters that the notebook's ``parameters`` cell declares are passed. With
+    ``kernel`` (a ``jupyter_client.KernelManager``) the notebook runs in that kernel, which stays
+    alive afterwards; the caller shuts it down.
     """
     import papermill as pm
 
     declared = pm.inspect_notebook(str(source))
     params = {k: v for k, v in parameters.items() if k in declared}
     output.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"km": kernel} if kernel is not None else {}
     pm.execute_notebook(
         str(source),
         str(output),
@@ -155,6 +171,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any]) -> 
         log_output=True,
         progress_bar=False,
         cwd=str(source.parent),
+        **extra,
     )
     return output
 
@@ -341,6 +358,7 @@ def reproduce(
     names: Sequence[str] | None = None,
     book: bool = True,
     seed: int = 0,
+    fresh_kernels: bool = False,
 ) -> ReproduceReport:
     """data -> every experiment (papermill) -> summary -> efficiency -> notebooks -> book.
 
@@ -350,20 +368,35 @@ def reproduce(
         names: experiments to run (default: every row of Tables 2-7); dependencies are added.
         book: build the book at the end.
         seed: the seed of every run.
+        fresh_kernels: start a new kernel for every training notebook. By default one kernel
+            runs them one after another: starting a kernel and importing torch and Lightning
+            costs about 10 s per notebook on a loaded 2-core machine (6 minutes over the 35
+            experiments), while the notebook sets every variable it reads and
+            :func:`~musclemap_lib.experiments.run_experiment` seeds and restores the process state
+            itself. The other notebooks always get a fresh kernel.
 
     Returns:
         The :class:`ReproduceReport` (steps with wall times, the book's ``index.html``).
     """
+    from jupyter_client.manager import KernelManager
+
     from musclemap_lib.evaluation import records
 
     report = ReproduceReport(profile)
     report.timed("data", lambda: _data(profile, data))
     todo = E.plan(names) if names is not None else E.experiments_for_tables()
-    for name in todo:
-        report.timed(
-            f"notebook 10_train_eval {name}",
-            lambda n=name: str(execute_training_notebook(n, profile, seed, data or "")),
-        )
+    kernel = None if fresh_kernels else KernelManager(kernel_name=KERNEL)
+    try:
+        for name in todo:
+            report.timed(
+                f"notebook 10_train_eval {name}",
+                lambda n=name: str(
+                    execute_training_notebook(n, profile, seed, data or "", kernel=kernel)
+                ),
+            )
+    finally:
+        if kernel is not None and kernel.has_kernel:
+            kernel.shutdown_kernel(now=True)
     report.timed("summary", lambda: str(records.rebuild_summary(profile)))
     report.timed("efficiency", lambda: str(measure_efficiency(profile)))
     for nb in other_notebooks():

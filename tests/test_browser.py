@@ -22,6 +22,7 @@ from musclemap_lib import experiments as E
 CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timeout(1800),  # the smoke study may be set up here (tests/test_reproduce.py)
     pytest.mark.skipif(
         CHROMIUM is None,
         reason="no `chromium` on PATH (Debian: apt-get install chromium; .ci/run installs it)",

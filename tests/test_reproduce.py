@@ -31,6 +31,9 @@ from musclemap_lib import experiments as E
 from musclemap_lib import paths
 
 REPO = paths.repo_root()
+# The smoke study runs 35 experiments, the figure notebooks and the book: longer than the suite's
+# 900 s default on a loaded 2-core machine. The fixture's time counts against the first test.
+pytestmark = pytest.mark.timeout(1800)
 NUMBER = re.compile(r"^-?\d+\.\d$")
 
 
