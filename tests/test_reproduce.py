@@ -38,7 +38,7 @@ NUMBER = re.compile(r"^-?\d+\.\d$")
 
 
 def _subset(src: Path, dst: Path, train: int = 32, per_eval: int = 8) -> None:
-    """A manifest with a few clips per split that shares ``src``'s video and skeleton files."""
+    """A manifest with a few clips per split that shares every other file of ``src``."""
     with open(src / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     keep = []
@@ -46,8 +46,9 @@ def _subset(src: Path, dst: Path, train: int = 32, per_eval: int = 8) -> None:
         rs = [r for r in rows if r["split"] == split]
         keep += rs[:: max(1, len(rs) // n)][:n]  # spread over the activities
     dst.mkdir(parents=True)
-    for sub in ("videos", "skeletons"):
-        os.symlink(src / sub, dst / sub)
+    for entry in src.iterdir():  # videos/, skeletons/, activities.csv, ...: shared
+        if entry.name != "manifest.csv":
+            os.symlink(entry, dst / entry.name)
     with open(dst / "manifest.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
