@@ -63,9 +63,20 @@ def _copy_sources(dst: Path) -> None:
     shutil.copy2(REPO / "results" / "paper_reference.csv", dst / "results")
 
 
+# tests/test_browser.py imports the fixture below, which registers it a second time under its
+# module; this cache makes both registrations share one study per session.
+_STUDY: dict = {}
+
+
 @pytest.fixture(scope="session")
 def smoke_study(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Run ``musclemap reproduce --profile smoke`` once in a copy of the repository."""
+    if not _STUDY:
+        _STUDY.update(_run_smoke_study(tmp_path_factory))
+    return _STUDY
+
+
+def _run_smoke_study(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from musclemap_lib.synth.writer import generate
 
     base = tmp_path_factory.mktemp("study")
