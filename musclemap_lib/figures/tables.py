@@ -26,17 +26,8 @@ TABLE_TITLES: dict[int, str] = {
     6: "late fusion",
     7: "modality of MViTv2-S with MCT",
 }
-FRAME_COLUMNS: tuple[str, ...] = (
-    "row",
-    "experiment",
-    "split",
-    "ours",
-    "paper",
-    "difference",
-    "ci_low",
-    "ci_high",
-)
-_DASH = "\N{EM DASH}"
+FRAME_COLUMNS: tuple[str, ...] = ("row", *plots.COMPARISON_COLUMNS)
+_DASH = plots._DASH
 
 
 def _check_table(table: int) -> None:
