@@ -18,6 +18,7 @@ from torch import nn
 from musclemap_lib.models.gcn_layers import (
     GCN_STAGES,
     GCNStage,
+    GCNUnit,
     MultiScaleTemporalConv,
     SkeletonGCN,
     UnitSpec,
@@ -125,7 +126,7 @@ class CTRGCNSpatial(nn.Module):
         return torch.relu(self.bn(y) + self.down(x))
 
 
-class CTRGCNUnit(nn.Module):
+class CTRGCNUnit(GCNUnit):
     """CTR-GCN spatial unit, multi-scale temporal conv, unit residual, ReLU.
 
     Shape:
@@ -141,12 +142,6 @@ class CTRGCNUnit(nn.Module):
         self.residual = residual_path(
             spec.in_channels, spec.out_channels, spec.stride, spec.residual
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn(self.gcn(x))
-        if self.residual is not None:
-            y = y + self.residual(x)
-        return torch.relu(y)
 
 
 class CTRGCN(SkeletonGCN):

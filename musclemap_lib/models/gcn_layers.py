@@ -244,6 +244,24 @@ class MultiScaleTemporalConv(nn.Module):
         return torch.cat([b(x) for b in self.branches], dim=1)
 
 
+class GCNUnit(nn.Module):
+    """A CTR-GCN / HD-GCN unit: spatial GCN -> multi-scale temporal conv, plus residual, then ReLU.
+
+    Subclasses build ``gcn``, ``tcn`` and ``residual`` (``None`` for the first unit); the forward
+    is the same for both models. Shape: ``(N, C_in, T, V) -> (N, C_out, ceil(T / stride), V)``.
+    """
+
+    gcn: nn.Module
+    tcn: nn.Module
+    residual: nn.Module | None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.tcn(self.gcn(x))
+        if self.residual is not None:
+            y = y + self.residual(x)
+        return torch.relu(y)
+
+
 # ----------------------------------------------------------------------------------------------
 # Input normalisation and the model skeleton
 # ----------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from torch import nn
 from musclemap_lib.models.gcn_layers import (
     GCN_STAGES,
     GCNStage,
+    GCNUnit,
     MultiScaleTemporalConv,
     SkeletonGCN,
     UnitSpec,
@@ -232,7 +233,7 @@ class HDGconv(nn.Module):
         return self.relu(self.bn(y) + self.down(x))
 
 
-class HDGCNUnit(nn.Module):
+class HDGCNUnit(GCNUnit):
     """HD-Gconv, multi-scale temporal conv, unit residual, ReLU.
 
     Shape:
@@ -258,12 +259,6 @@ class HDGCNUnit(nn.Module):
         self.residual = residual_path(
             spec.in_channels, spec.out_channels, spec.stride, spec.residual
         )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.tcn(self.gcn(x))
-        if self.residual is not None:
-            y = y + self.residual(x)
-        return torch.relu(y)
 
 
 # ----------------------------------------------------------------------------------------------
