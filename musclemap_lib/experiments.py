@@ -538,16 +538,14 @@ PROFILES: dict[str, Profile] = {
     # one evaluation view (2 views cost ~25 s more per run; smoke and paper use several),
     # 200 bootstrap resamples (1000 cost ~17 s per run on 2 cores).
     # DEVIATION (known limit): the paper's video models start from ImageNet-1K weights (section
-    # 4.5); here every RGB model starts from scratch on 1,376 train clips, and none of them
-    # generalises to the known-test subjects within this budget. Measured (mvitv2_s / c2d_r50,
-    # 3 epochs unless said; known-test mAP, Random 20.7): as is 24.4 (lr 3e-4) / 23.9; lr 3e-3
-    # 21.6 (no reg) / 26.4; drop path and head dropout 0 22.9; batch 8 21.3 / 23.1; batch 8 +
-    # no reg + no colour jitter + 0.3 warm-up 20.5; no augmentation 22.2 / 22.0 (c2d train loss 0.39, below the 0.453 prior:
-    # it memorises); 10 epochs 27.0 (no reg) / 25.1 (train loss 0.430 / 0.414). The training
-    # loss of every RGB run sits at the label-prior BCE (0.453) for the first ~5 epochs, so the
-    # cause is the data and the missing pretraining, not MViT, its regularisation or the
-    # optimiser settings; skeleton models read the pose directly and learn in a few epochs.
-    # Settings not changed by these trials (see issue 6).
+    # 4.5); here every RGB model starts from scratch. On the first synth-cpu (4 clips per source,
+    # "wild" scenes) none of them left Random within this budget: the training loss of every RGB
+    # run sat at the label-prior BCE (0.453) for ~5 epochs, whatever the lr (3e-4 to 3e-3), batch,
+    # regularisation or augmentation (mvitv2_s / c2d_r50 known-test mAP 21-27, Random 20.7).
+    # Trials of c2d_r50 at these settings (known test): wild 25.5; one clip per source 24.7;
+    # + viewpoints within 60 degrees 29.4; + plain backdrop 39.3; + zoom capped by the motion's
+    # 3-D size (no head-on close-ups) 29.4 / 32.3; mvitv2_s on the last 30.1 (train loss 0.44).
+    # So the data changed (synth.writer PROFILES["cpu"]); the settings below did not.
     "cpu": Profile(
         name="cpu",
         scale="cpu",
