@@ -326,7 +326,7 @@ def draw_body_map(
         handle = Line2D([], [], color=_TRUTH_EDGE, lw=2.0, label="active in ground truth")
         legend_kw = dict(handles=[handle], loc="lower center", frameon=False, fontsize=9)
         if shared:
-            ax_front.legend(**legend_kw, bbox_to_anchor=(0.5, -0.13))
+            ax_front.legend(**legend_kw, bbox_to_anchor=(0.5, -0.2))  # below the Front/Back labels
         else:
             fig.legend(**legend_kw, bbox_to_anchor=(0.45, 0.05))
     if title:

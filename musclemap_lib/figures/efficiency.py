@@ -50,6 +50,13 @@ def efficiency_table(data: dict[str, Any] | None) -> Any:
     return pd.DataFrame(rows, index=index)
 
 
+def split_table(table: Any) -> tuple[Any, Any]:
+    """The efficiency table as two narrower ones that fit a page: parameters, then compute
+    (FLOPs and clips per second)."""
+    params = [c for c in table.columns if not c.startswith(("GFLOPs", "clips/s"))]
+    return table[params], table.drop(columns=params)
+
+
 def styled(table: Any) -> Any:
     """The efficiency table formatted for reading (2 decimals for millions, 3 digits of GFLOPs)."""
     fmt: dict[str, str] = {}

@@ -51,6 +51,29 @@ def our_summary(profile: str) -> Any:
     return records.load_summary(profile)
 
 
+BASELINES: tuple[str, ...] = ("random", "all_ones")  # the statistical rows of Table 2
+
+
+def near_baselines(profile: str, split: str = "known_test") -> list[str]:
+    """Learned experiments that are not clearly above Random and All Ones on ``split``.
+
+    "Clearly above" means the run's bootstrap 95% interval lies wholly above both baselines'
+    intervals; the experiments whose lower bound is at or under the higher baseline upper bound
+    are returned, in summary order. Empty when neither baseline has a result at ``profile``.
+    """
+    df = our_summary(profile)
+    if df.empty:
+        return []
+    df = df[df["split"] == split]
+    high = df[df["experiment"].isin(BASELINES) & (df["metric"] == "map_ci_high")]["value"]
+    if high.empty:
+        return []
+    ceiling = float(high.astype(float).max())
+    low = df[~df["experiment"].isin(BASELINES) & (df["metric"] == "map_ci_low")]
+    pairs = zip(low["experiment"], low["value"].astype(float), strict=True)
+    return [str(e) for e, v in pairs if v <= ceiling]
+
+
 def paper_numbers(table: int) -> Any:
     """The paper's mAP values of one table (tidy, from ``results/paper_reference.csv``)."""
     from musclemap_lib.evaluation import records

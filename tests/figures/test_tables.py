@@ -171,4 +171,24 @@ def test_efficiency_table_and_glue(tmp_path):
     assert efficiency.efficiency_table(None).empty
     assert efficiency.glue_values(None)["eff_machine"] == efficiency.NOT_MEASURED
     assert "efficiency-table" in efficiency.styled(t).to_html()
+    params, compute = efficiency.split_table(t)
+    assert list(params.columns) + list(compute.columns) == list(t.columns)
+    assert "verdict" in params.columns and "clips/s, cpu (measured)" in compute.columns
     json.dumps(g)  # plain Python values only (glue needs them)
+
+
+def test_near_baselines_lists_runs_whose_interval_overlaps_a_baseline(results):
+    summary = results / "smoke" / "summary.csv"
+    df = pd.read_csv(summary)
+    assert tables.near_baselines("smoke") == []  # no baseline result: nothing to compare with
+    extra = []
+    for exp, v in (("random", 50.0), ("all_ones", 20.0)):
+        for metric, d in (("map", 0.0), ("map_ci_low", -2.0), ("map_ci_high", 2.0)):
+            extra.append(
+                df.iloc[0].to_dict()
+                | dict(experiment=exp, model=exp, split="known_test", metric=metric, value=v + d)
+            )
+    pd.concat([df, pd.DataFrame(extra)]).to_csv(summary, index=False)
+    # known test: mvitv2_s 62 [59, 65], hdgcn 52 [49, 55]; Random's interval ends at 52.
+    assert tables.near_baselines("smoke") == ["hdgcn"]
+    assert tables.near_baselines("smoke", split="new_test") == []  # no baseline on new test

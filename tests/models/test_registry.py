@@ -27,6 +27,12 @@ TABLE2_MODELS = (
 )
 
 
+def test_audit_table_covers_every_table2_model_and_transm3e() -> None:
+    from musclemap_lib.models.audit import TABLE2
+
+    assert set(TABLE2) == {*TABLE2_MODELS, "transm3e"}
+
+
 def test_names_are_unique_sorted_snake_case() -> None:
     names = list_models()
     assert len(names) == len(set(names))
