@@ -150,6 +150,13 @@ def test_run_all_cli_skips_up_to_date_runs(study, monkeypatch, capsys):
     assert main(["run-all", "--profile", "smoke", "--tables", "2"]) == 0
     second = capsys.readouterr().out
     assert second.count("skipped") == 2 and "trained" not in second
+    # Checkpoints are not committed: a result without one (a fresh clone) is trained again.
+    for ckpt in (study / "smoke" / "stgcn" / "checkpoints").iterdir():
+        ckpt.unlink()
+    assert main(["run-all", "--profile", "smoke", "--tables", "2"]) == 0
+    third = capsys.readouterr().out
+    assert third.count("skipped") == 1 and third.count("trained") == 1
+    assert (study / "smoke" / "stgcn" / "checkpoints" / "last.ckpt").is_file()
 
 
 class Kill(L.Callback):
