@@ -913,15 +913,14 @@ def run_experiment(
     fingerprint = load_manifest(root).fingerprint
     run = run_config(exp, prof, seed, _stage1_shas(exp, profile, seed))
     folder = records.run_dir(profile, name, seed)
-    _who = (name, seed, profile)
     up_to_date = records.is_up_to_date(folder, run.sha(), fingerprint)
     # A trained run is up to date only with its checkpoint: stage 2 and Grad-CAM start from it,
     # and checkpoints are never committed, so a fresh clone's committed results are retrained.
     if up_to_date and exp.trained and last_checkpoint(folder / "checkpoints") is None:
-        log.info("%s (seed %d, %s): result up to date but no checkpoint: retraining", *_who)
+        log.info("%s (seed %d, %s): up to date but no checkpoint: retraining", name, seed, profile)
         up_to_date = False
     if not force and not resume and up_to_date:
-        log.info("%s (seed %d, %s): up to date, skipped", *_who)
+        log.info("%s (seed %d, %s): up to date, skipped", name, seed, profile)
         return RunOutcome(
             name, seed, "skipped", folder, records.read_json(folder / records.METRICS_JSON)
         )
