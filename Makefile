@@ -42,7 +42,7 @@ results: setup  ## rebuild results/PROFILE/summary.csv from the run folders
 	$(BIN)/musclemap summary --profile $(PROFILE)
 
 book: setup  ## render the book from results/PROFILE (no training; jupyter-book build book -n -W --keep-going)
-	$(BIN)/python -m musclemap_lib.reproduce book --profile $(PROFILE)
+	$(BIN)/musclemap book --profile $(PROFILE)
 
 reproduce: setup  ## the whole study: data -> notebooks (papermill, per experiment) -> results -> book
 	$(BIN)/musclemap reproduce --profile $(PROFILE) $(if $(DATA),--data $(DATA),)

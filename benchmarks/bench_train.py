@@ -19,16 +19,17 @@ Prints one line per model; ``--json FILE`` also writes the figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from contextlib import nullcontext
 
 import torch
 
-from musclemap_lib.config import TrainConfig
-from musclemap_lib.experiments import EXPERIMENTS, get_experiment, get_profile
 from musclemap_lib.models import build_model
-from musclemap_lib.training.system import AMGESystem, DistillSystem, parameter_groups
+from musclemap_lib.study import EXPERIMENTS, PROFILES, get_experiment, get_profile
+from musclemap_lib.study.pipeline import SYSTEMS
+from musclemap_lib.training.system import AMGESystem, parameter_groups
 
 
 def _batch(model: torch.nn.Module, b: int, frames: int, size: int, device: torch.device) -> dict:
@@ -46,9 +47,9 @@ def bench_model(name: str, profile: str, batch_size: int, steps: int, device: to
     """Clips per second of ``steps`` training steps (after one warm-up step) of one experiment."""
     exp = get_experiment(name)
     prof = get_profile(profile)
-    model = build_model(exp.model, scale=prof.scale).to(device).train()
-    cfg = TrainConfig(epochs=1, batch_size=batch_size, lr=prof.lr)
-    system = (DistillSystem if exp.kind == "distill" else AMGESystem)(model, cfg)
+    model = build_model(exp.model, scale=prof.scale, **dict(exp.model_args)).to(device).train()
+    cfg = dataclasses.replace(prof.train_config(exp), epochs=1, batch_size=batch_size)
+    system = SYSTEMS.get(exp.family, AMGESystem)(model, cfg)
     system.log = lambda *a, **k: None  # outside a Trainer: no logging
     opt = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=cfg.lr)
     system.optimizers = lambda: opt
@@ -105,7 +106,7 @@ def bench_loader(data: str, profile: str, modality: str, batch_size: int) -> flo
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--profile", default="cpu", choices=("smoke", "cpu", "paper"))
+    p.add_argument("--profile", default="cpu", choices=list(PROFILES))
     p.add_argument("--models", nargs="*", default=None, help="experiment names (default: all)")
     p.add_argument("--batch-size", type=int, default=None, help="default: the profile's")
     p.add_argument("--steps", type=int, default=3)
@@ -116,8 +117,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    bs = args.batch_size or get_profile(args.profile).batch_size
     names = args.models or [e.name for e in EXPERIMENTS if e.trained]
+    prof = get_profile(args.profile)
+    bs = args.batch_size or prof.train_config(get_experiment(names[0])).batch_size
     rows = []
     print(f"profile {args.profile}, batch {bs}, device {device}, threads {torch.get_num_threads()}")
     for name in names:

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-PROFILES = ("smoke", "cpu", "paper")
+from musclemap_lib.study.profiles import PROFILES  # torch-free: --help stays fast
 
 
 def _synth(p: argparse.ArgumentParser) -> None:
@@ -32,17 +32,29 @@ def _import(p: argparse.ArgumentParser) -> None:
 
 
 def _profile(p: argparse.ArgumentParser, data: bool = True) -> None:
-    p.add_argument("--profile", choices=PROFILES, default="cpu")
+    p.add_argument("--profile", choices=list(PROFILES), default="cpu")
     if data:
         p.add_argument(
             "--data", default=None, help="data folder (default: the profile's MuscleMap-Synth)"
         )
 
 
+def _overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one setting of the run, e.g. --set train.epochs=40 --set data.test_views=2 "
+        "(keys: train.<TrainConfig field>, data.<DataConfig field>, bootstrap_n); repeatable",
+    )
+
+
 def _experiment(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="an experiment name (see `musclemap experiments`)")
     _profile(p)
     p.add_argument("--seed", type=int, default=0)
+    _overrides(p)
 
 
 def _train(p: argparse.ArgumentParser) -> None:
@@ -59,6 +71,7 @@ def _run_all(p: argparse.ArgumentParser) -> None:
     _profile(p)
     p.add_argument("--tables", default=None, help="comma-separated paper tables, e.g. 2,3")
     p.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
+    _overrides(p)
 
 
 # name -> (help, argument adder, "module:function")
@@ -72,23 +85,27 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
     "data": (
         "make sure the data of a profile exists (generate MuscleMap-Synth or verify --data)",
         _profile,
-        "musclemap_lib.experiments:cli_data",
+        "musclemap_lib.study.commands:cli_data",
     ),
     "experiments": (
         "list the experiments (every row of Tables 2-7)",
         _experiments,
-        "musclemap_lib.experiments:cli_experiments",
+        "musclemap_lib.study.commands:cli_experiments",
     ),
-    "train": ("train and evaluate one experiment", _train, "musclemap_lib.experiments:cli_train"),
+    "train": (
+        "train and evaluate one experiment",
+        _train,
+        "musclemap_lib.study.commands:cli_train",
+    ),
     "evaluate": (
         "evaluate a trained experiment",
         _experiment,
-        "musclemap_lib.experiments:cli_evaluate",
+        "musclemap_lib.study.commands:cli_evaluate",
     ),
     "run-all": (
         "train and evaluate every experiment of a profile, in dependency order",
         _run_all,
-        "musclemap_lib.experiments:cli_run_all",
+        "musclemap_lib.study.commands:cli_run_all",
     ),
     "summary": (
         "rebuild results/<profile>/summary.csv from the run folders",
@@ -98,7 +115,17 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
     "reproduce": (
         "the whole study for a profile: data, every experiment, summary, notebooks, book",
         _profile,
-        "musclemap_lib.experiments:cli_reproduce",
+        "musclemap_lib.study.commands:cli_reproduce",
+    ),
+    "book": (
+        "render the book from results/<profile> (no training)",
+        lambda p: _profile(p, data=False),
+        "musclemap_lib.study.commands:cli_book",
+    ),
+    "efficiency": (
+        "measure results/<profile>/efficiency.json (parameters, FLOPs, clips per second)",
+        lambda p: _profile(p, data=False),
+        "musclemap_lib.study.commands:cli_efficiency",
     ),
 }
 

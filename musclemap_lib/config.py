@@ -120,6 +120,39 @@ class DataConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# ---- model scale --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScaleSpec:
+    """How a model and its input shrink from the paper's size (a profile holds one as a value).
+
+    Rules (applied by :mod:`musclemap_lib.models.scales`, documented on the efficiency page):
+    widths (channels, embedding dims) are multiplied by ``width`` and rounded to a multiple of
+    ``width_multiple`` (at least that multiple), so attention heads and group convs stay valid;
+    the repeated blocks of a stage are multiplied by ``depth`` and rounded up, at least 1; the
+    clip is ``frames`` x ``size`` x ``size`` (skeleton clips use ``frames`` too).
+    """
+
+    name: str  # what records and pages call it (paper | cpu | smoke)
+    width: float  # multiplier on every channel / embedding width
+    depth: float  # multiplier on the number of repeated blocks per stage
+    width_multiple: int  # widths are rounded to a multiple of this (>= it)
+    frames: int  # clip length T
+    size: int  # crop side H = W in pixels
+
+    def __post_init__(self) -> None:
+        if not (0 < self.width <= 1 and 0 < self.depth <= 1):
+            raise ValueError(f"ScaleSpec {self.name!r}: width and depth must be in (0, 1]")
+        if self.width_multiple < 1 or self.frames < 1 or self.size < 8:
+            raise ValueError(
+                f"ScaleSpec {self.name!r}: width_multiple and frames must be >= 1, size >= 8"
+            )
+
+
+# The identity scale. PAPER: 224 x 224 crops (section 4.5). RELEASED: 16 frames (the released
+# config; the paper gives no clip length).
+PAPER_SCALE = ScaleSpec("paper", width=1.0, depth=1.0, width_multiple=1, frames=16, size=224)
+
+
 # ---- training and runs (the engine, issue 6) ---------------------------------------------------
 LossKind = Literal["bce", "softmax_bce"]
 LOSS_KINDS: tuple[str, ...] = ("bce", "softmax_bce")
@@ -166,10 +199,10 @@ class TrainConfig:
 class RunConfig:
     """Everything that determines one run's result; ``config.json`` is ``asdict`` of it."""
 
-    experiment: str  # experiment name (musclemap_lib.experiments)
+    experiment: str  # experiment name (musclemap_lib.study.catalogue)
     profile: str  # smoke | cpu | paper
     model: str  # registry name of the model
-    scale: str  # model scale (paper | cpu | smoke)
+    scale: ScaleSpec  # model scale (the profile's)
     data: DataConfig  # sampling, transforms, views
     train: TrainConfig | None  # None: evaluated without training (Random, All Ones)
     seed: int = 0  # seed_everything seed (also the Random baseline's seed)
@@ -177,6 +210,8 @@ class RunConfig:
     stage1: tuple[tuple[str, str], ...] = ()
     skip_bad: bool = False  # skip and count bad clips instead of stopping
     bootstrap_n: int = 1000  # bootstrap resamples for the mAP intervals
+
+    model_args: tuple[tuple[str, Any], ...] = ()  # builder options of the experiment's variant
 
     def sha(self) -> str:
         """The 16-hex-digit ``config_sha`` of this run (key order ignored)."""

@@ -9,10 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# MuscleMap-Synth profile generated for each study profile (paper scale uses the `full` synth
-# profile when no real data is given).
-SYNTH_PROFILE_FOR: dict[str, str] = {"smoke": "smoke", "cpu": "cpu", "paper": "full"}
-
 
 def repo_root() -> Path:
     """The repository root (the folder holding ``musclemap_lib/``)."""
@@ -26,9 +22,7 @@ def data_root() -> Path:
 
 
 def synth_dir(profile: str) -> Path:
-    """Default MuscleMap-Synth folder of a study profile (``smoke``, ``cpu`` or ``paper``)."""
-    if profile not in SYNTH_PROFILE_FOR:
-        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(SYNTH_PROFILE_FOR)}")
+    """Default MuscleMap-Synth folder of a study profile: ``<data root>/synth-<profile>``."""
     return data_root() / f"synth-{profile}"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from test_reproduce import smoke_study  # noqa: F401  (the session fixture: one smoke study)
 
-from musclemap_lib import experiments as E
+from musclemap_lib import study
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = [
@@ -92,13 +92,13 @@ def test_table2_page_renders_every_row_with_a_number(smoke_study, tmp_path):  # 
     dom = _dom(page, tmp_path)
     m = re.search(r'<table[^>]*class="[^"]*comparison-test[^"]*"[^>]*>(.*?)</table>', dom, re.S)
     assert m, "the Table 2 comparison table is not in the rendered DOM"
-    for r in E.table_rows(2):
+    for r in study.table_rows(2):
         tr = next(
-            (t for t in re.findall(r"<tr[^>]*>(.*?)</tr>", m.group(1), re.S) if r.row in t), None
+            (t for t in re.findall(r"<tr[^>]*>(.*?)</tr>", m.group(1), re.S) if r.label in t), None
         )
-        assert tr is not None, f"row {r.row!r} not rendered"
+        assert tr is not None, f"row {r.label!r} not rendered"
         cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", tr)]
-        assert re.fullmatch(r"-?\d+\.\d", cells[0]), f"{r.row}: ours is {cells[0]!r}"
+        assert re.fullmatch(r"-?\d+\.\d", cells[0]), f"{r.label}: ours is {cells[0]!r}"
     assert re.search(r'<img[^>]+src="[^"]+\.png"', dom), "the scatter plot is not rendered"
     shot = _screenshot(page, tmp_path / "table2.png", tmp_path)
     print(f"screenshot: {shot}")

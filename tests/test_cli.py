@@ -9,7 +9,6 @@ monkeypatched, the one place that says where results live.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -18,12 +17,14 @@ import lightning as L
 import pandas as pd
 import pytest
 
-from musclemap_lib import experiments as E
-from musclemap_lib import paths
+from musclemap_lib import paths, study
 from musclemap_lib.cli import main
 from musclemap_lib.evaluation import records
+from musclemap_lib.study import pipeline
 
-SIX = list(E.SIX)
+SIX = list(study.SPLITS)
+TWO_EPOCHS = {"train.epochs": 2}
+SET_TWO_EPOCHS = ("--set", "train.epochs=2")
 
 
 def _subset(src: Path, dst: Path, train: int = 32, per_eval: int = 8) -> None:
@@ -61,7 +62,7 @@ def smoke_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def study(smoke_root, tmp_path, monkeypatch):
+def results(smoke_root, tmp_path, monkeypatch):
     """Data root pointed at the smoke subset; results in a temporary folder."""
     monkeypatch.setenv("MUSCLEMAP_DATA_ROOT", str(smoke_root))
     results = tmp_path / "results"
@@ -96,41 +97,42 @@ def test_experiments_json(capsys):
     assert "mvitv2_s_mct_flow" in capsys.readouterr().out
 
 
-def test_video_skeleton_and_transm3e_end_to_end(study, capsys):
+def test_video_skeleton_and_transm3e_end_to_end(results, capsys):
     for exp in ("c2d_r50", "stgcn", "mvitv2_s_mct", "hdgcn_mct", "transm3e", "random"):
         assert main(["train", exp, "--profile", "smoke"]) == 0, exp
     for exp in ("c2d_r50", "stgcn", "transm3e", "random"):
-        folder = study / "smoke" / exp
+        folder = results / "smoke" / exp
         assert records.is_complete(folder)
-        m = _metrics(study, exp)
+        m = _metrics(results, exp)
         for s in SIX:
             assert 0.0 < m[s] <= 100.0
         assert m["mean_test"] == pytest.approx((m["known_test"] + m["new_test"]) / 2)
-        views = 1 if exp == "random" else E.get_profile("smoke").data.test_views  # no input
+        views = 1 if exp == "random" else study.get_profile("smoke").data.test_views  # no input
         assert m["views"]["known_test"] == views
         config = json.loads((folder / "config.json").read_text())
         assert config["config_sha"] == m["config_sha"] and config["experiment"] == exp
         env = json.loads((folder / "env.json").read_text())
         assert env["torch"] and env["lightning"]
-    assert (study / "smoke" / "c2d_r50" / "checkpoints" / "last.ckpt").is_file()
-    assert not (study / "smoke" / "random" / "checkpoints").exists()  # never trained
+    assert (results / "smoke" / "c2d_r50" / "checkpoints" / "last.ckpt").is_file()
+    assert not (results / "smoke" / "random" / "checkpoints").exists()  # never trained
     # TransM3E records the stage-1 runs it started from.
-    cfg = json.loads((study / "smoke" / "transm3e" / "config.json").read_text())
+    cfg = json.loads((results / "smoke" / "transm3e" / "config.json").read_text())
     assert [d for d, _ in cfg["stage1"]] == ["mvitv2_s_mct", "hdgcn_mct"]
-    summary = pd.read_csv(study / "smoke" / "summary.csv")
+    summary = pd.read_csv(results / "smoke" / "summary.csv")
     assert list(summary.columns) == list(records.SUMMARY_COLUMNS)
     assert set(summary.experiment) >= {"c2d_r50", "stgcn", "transm3e", "random"}
 
     # A second run skips everything (the CLI run-all over the same experiments).
     names = ["c2d_r50", "stgcn", "transm3e", "random"]
-    before = {n: (study / "smoke" / n / "metrics.json").stat().st_mtime_ns for n in names}
-    outcomes = E.run_all("smoke", names=names, progress=False)
+    before = {n: (results / "smoke" / n / "metrics.json").stat().st_mtime_ns for n in names}
+    outcomes = pipeline.run_all("smoke", names=names, progress=False)
     assert {o.status for o in outcomes} == {"skipped"} and len(outcomes) == 6  # + stage 1
     assert main(["evaluate", "stgcn", "--profile", "smoke"]) == 0  # re-evaluation: same numbers
     _same_numbers(
-        _metrics(study, "stgcn"), outcomes[[o.experiment for o in outcomes].index("stgcn")].metrics
+        _metrics(results, "stgcn"),
+        outcomes[[o.experiment for o in outcomes].index("stgcn")].metrics,
     )
-    after = {n: (study / "smoke" / n / "metrics.json").stat().st_mtime_ns for n in names}
+    after = {n: (results / "smoke" / n / "metrics.json").stat().st_mtime_ns for n in names}
     assert {n: before[n] == after[n] for n in names} == {
         "c2d_r50": True,
         "stgcn": False,
@@ -142,8 +144,8 @@ def test_video_skeleton_and_transm3e_end_to_end(study, capsys):
     assert "rebuilt from 6 run folder(s)" in capsys.readouterr().out
 
 
-def test_run_all_cli_skips_up_to_date_runs(study, monkeypatch, capsys):
-    monkeypatch.setattr(E, "experiments_for_tables", lambda tables=None: ["random", "stgcn"])
+def test_run_all_cli_skips_up_to_date_runs(results, monkeypatch, capsys):
+    monkeypatch.setattr(pipeline, "experiments_for_tables", lambda tables=None: ["random", "stgcn"])
     assert main(["run-all", "--profile", "smoke", "--tables", "2"]) == 0
     first = capsys.readouterr().out
     assert "trained" in first and "evaluated" in first
@@ -151,12 +153,12 @@ def test_run_all_cli_skips_up_to_date_runs(study, monkeypatch, capsys):
     second = capsys.readouterr().out
     assert second.count("skipped") == 2 and "trained" not in second
     # Checkpoints are not committed: a result without one (a fresh clone) is trained again.
-    for ckpt in (study / "smoke" / "stgcn" / "checkpoints").iterdir():
+    for ckpt in (results / "smoke" / "stgcn" / "checkpoints").iterdir():
         ckpt.unlink()
     assert main(["run-all", "--profile", "smoke", "--tables", "2"]) == 0
     third = capsys.readouterr().out
     assert third.count("skipped") == 1 and third.count("trained") == 1
-    assert (study / "smoke" / "stgcn" / "checkpoints" / "last.ckpt").is_file()
+    assert (results / "smoke" / "stgcn" / "checkpoints" / "last.ckpt").is_file()
 
 
 class Kill(L.Callback):
@@ -170,37 +172,37 @@ class Kill(L.Callback):
             raise RuntimeError("killed")
 
 
-def test_resume_after_a_kill_mid_epoch_gives_the_same_metrics(study, monkeypatch, tmp_path):
-    smoke = E.get_profile("smoke")
-    monkeypatch.setitem(E.PROFILES, "smoke", dataclasses.replace(smoke, epochs=2))
-    E.run_experiment("stgcn", "smoke", progress=False)
-    reference = _metrics(study, "stgcn")
+def test_resume_after_a_kill_mid_epoch_gives_the_same_metrics(results, monkeypatch, tmp_path):
+    pipeline.run_experiment("stgcn", "smoke", progress=False, overrides=TWO_EPOCHS)
+    reference = _metrics(results, "stgcn")
+    config = json.loads((results / "smoke" / "stgcn" / "config.json").read_text())
+    assert config["train"]["epochs"] == 2  # --set / overrides reach the run's config
     # A rerun with the same seed gives identical metrics.
-    E.run_experiment("stgcn", "smoke", force=True, progress=False)
-    _same_numbers(_metrics(study, "stgcn"), reference)
+    pipeline.run_experiment("stgcn", "smoke", force=True, progress=False, overrides=TWO_EPOCHS)
+    _same_numbers(_metrics(results, "stgcn"), reference)
     # Another seed gives other metrics, in its own folder.
-    assert main(["train", "stgcn", "--profile", "smoke", "--seed", "1"]) == 0
-    assert _metrics(study, "stgcn", seed=1)["known_test"] != reference["known_test"]
+    assert main(["train", "stgcn", "--profile", "smoke", "--seed", "1", *SET_TWO_EPOCHS]) == 0
+    assert _metrics(results, "stgcn", seed=1)["known_test"] != reference["known_test"]
 
     # Killed in epoch 2 (4 steps per epoch) in a fresh results folder, then resumed.
     other = tmp_path / "other"
     monkeypatch.setattr(paths, "results_dir", lambda p=None: other / p if p else other)
     with pytest.raises(RuntimeError, match="killed"):
-        E.run_experiment("stgcn", "smoke", callbacks=[Kill(after_steps=6)], progress=False)
+        pipeline.run_experiment(
+            "stgcn", "smoke", callbacks=[Kill(after_steps=6)], progress=False, overrides=TWO_EPOCHS
+        )
     folder = other / "smoke" / "stgcn"
     assert not (folder / "metrics.json").exists()  # no result from a killed run
     assert (folder / "checkpoints" / "last.ckpt").is_file()  # but the epoch-1 checkpoint
-    assert main(["train", "stgcn", "--profile", "smoke", "--resume"]) == 0
+    assert main(["train", "stgcn", "--profile", "smoke", "--resume", *SET_TWO_EPOCHS]) == 0
     _same_numbers(_metrics(other, "stgcn"), reference)
 
 
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(study, monkeypatch, capsys):
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(results, monkeypatch, capsys):
     import torch
 
     from musclemap_lib.training import system
 
-    smoke = E.get_profile("smoke")
-    monkeypatch.setitem(E.PROFILES, "smoke", dataclasses.replace(smoke, epochs=2))
     real = system.classification_loss
     calls = {"n": 0}
 
@@ -210,15 +212,15 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(study, monkeypatch, c
         return loss * torch.tensor(float("nan")) if calls["n"] > 5 else loss
 
     monkeypatch.setattr(system, "classification_loss", nan_in_epoch_2)
-    assert main(["train", "stgcn", "--profile", "smoke"]) == 3
+    assert main(["train", "stgcn", "--profile", "smoke", *SET_TWO_EPOCHS]) == 3
     err = capsys.readouterr().err
     assert "global step 5" in err and "last good checkpoint" in err
-    folder = study / "smoke" / "stgcn"
+    folder = results / "smoke" / "stgcn"
     state = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=True)
     assert state["epoch"] == 0 and not (folder / "metrics.json").exists()
 
 
-def test_bad_inputs(study, smoke_root, monkeypatch, tmp_path, capsys):
+def test_bad_inputs(results, smoke_root, monkeypatch, tmp_path, capsys):
     assert main(["train", "mvit9", "--profile", "smoke"]) == 2
     assert "unknown experiment 'mvit9'; known experiments: random" in capsys.readouterr().err
     # A stage-1 dependency that was never trained.

@@ -14,8 +14,10 @@ def test_data_root_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_unknown_profile() -> None:
+    from musclemap_lib.study.pipeline import data_dir
+
     with pytest.raises(ValueError, match="unknown profile 'gpu'"):
-        paths.synth_dir("gpu")
+        data_dir("gpu")
 
 
 def test_repo_root_holds_the_package() -> None:

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from musclemap_lib import experiments as E
-from musclemap_lib import paths
+from musclemap_lib import paths, study
 
 REPO = paths.repo_root()
 # The smoke study runs 35 experiments, the figure notebooks and the book: longer than the suite's
@@ -42,7 +41,7 @@ def _subset(src: Path, dst: Path, train: int = 32, per_eval: int = 8) -> None:
     with open(src / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     keep = []
-    for split, n in (("train", train), *((s, per_eval) for s in E.SIX if "mean" not in s)):
+    for split, n in (("train", train), *((s, per_eval) for s in study.SPLITS if "mean" not in s)):
         rs = [r for r in rows if r["split"] == split]
         keep += rs[:: max(1, len(rs) // n)][:n]  # spread over the activities
     dst.mkdir(parents=True)
@@ -129,7 +128,7 @@ def test_reproduce_prints_every_step_and_where_the_book_is(smoke_study):
     index = smoke_study["html"] / "index.html"
     assert index.is_file()
     assert f"the book: {index}" in stdout
-    for name in E.experiments_for_tables():
+    for name in study.experiments_for_tables():
         assert re.search(rf"\d+\.\d s  notebook 10_train_eval {name} ", stdout), name
     for step in ("data", "summary", "efficiency", "book"):
         assert re.search(rf"\d+\.\d s  {step}\b", stdout), step
@@ -141,7 +140,7 @@ def test_every_notebook_was_executed_by_papermill(smoke_study):
     import nbformat
 
     runs = smoke_study["repo"] / "book" / "runs" / "smoke"
-    for name in E.experiments_for_tables():
+    for name in study.experiments_for_tables():
         nb = nbformat.read(runs / f"{name}.ipynb", as_version=4)
         assert nb.metadata["papermill"]["parameters"]["experiment"] == name
         assert not nb.metadata["papermill"].get("exception"), name
@@ -160,18 +159,18 @@ def test_each_table_page_has_a_number_in_every_row(smoke_study, table):
     page = (smoke_study["html"] / f"table{table}.html").read_text(encoding="utf-8")
     for stage in ("test", "val"):
         rows = _rows_of(page, f"comparison-{stage}")
-        for r in E.table_rows(table):
-            cells = rows.get(r.row)
-            assert cells, f"Table {table} ({stage}): row {r.row!r} missing"
+        for r in study.table_rows(table):
+            cells = rows.get(r.label)
+            assert cells, f"Table {table} ({stage}): row {r.label!r} missing"
             # known, new: ours | 95% CI | paper | difference; mean: ours | paper | difference
             assert len(cells) == 11, cells
             ours = [cells[i] for i in (0, 4, 8)]
-            assert all(NUMBER.match(c) for c in ours), f"{r.row}: {cells}"
+            assert all(NUMBER.match(c) for c in ours), f"{r.label}: {cells}"
             assert "not run" not in cells
             paper = [f"{v:.1f}" for v in r.paper]
             want = paper[3:] if stage == "test" else paper[:3]
             shown = [cells[i] for i in (2, 6, 9)]
-            assert shown == want, f"{r.row}: paper numbers {shown} != {want}"
+            assert shown == want, f"{r.label}: paper numbers {shown} != {want}"
     text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     assert "MuscleMap-Synth numbers are not the paper" in text  # Sphinx curls the quote
     assert re.search(r"Rows with a result at this profile: (\d+) of \1", " ".join(text.split()))
@@ -203,5 +202,5 @@ def test_efficiency_and_reproducibility_pages_read_the_run(smoke_study):
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
     assert f"with {data['throughput']['torch_threads']} torch threads" in text
     repro = (smoke_study["html"] / "reproducibility.html").read_text(encoding="utf-8")
-    n = len(E.experiments_for_tables())
+    n = len(study.experiments_for_tables())
     assert re.search(rf"{n}\s+runs", html.unescape(re.sub(r"<[^>]+>", " ", repro)))

@@ -47,6 +47,7 @@ ENV_JSON = "env.json"
 SCORES_NPZ = "scores.npz"
 SUMMARY_CSV = "summary.csv"
 PAPER_REFERENCE_CSV = "paper_reference.csv"
+EFFICIENCY_JSON = "efficiency.json"  # results/<profile>/efficiency.json (study.efficiency)
 # Folders that live in a run folder but are produced by training, not by the record: they are
 # carried over when a record replaces an older one.
 CARRIED = ("checkpoints", "logs")
@@ -419,32 +420,6 @@ def load_paper_reference() -> Any:
     return pd.read_csv(paper_reference_path(), keep_default_na=False, na_values=[""])
 
 
-def compare_with_paper(profile: str, split: str = "mean_test") -> Any:
-    """Our mAP beside the paper's for every table row: ``table, row, experiment, ours, paper, diff``."""
-    import pandas as pd
-
-    from musclemap_lib.experiments import table_rows
-
-    ours = load_metrics(profile)
-    ours = ours[ours["seed"] == ours["seed"].min()] if not ours.empty else ours
-    value = dict(zip(ours["experiment"], ours[split], strict=True)) if not ours.empty else {}
-    rows = []
-    for r in table_rows():
-        paper = None if r.paper is None else r.paper[METRIC_SPLITS.index(split)]
-        mine = value.get(r.experiment)
-        rows.append(
-            {
-                "table": r.table,
-                "row": r.row,
-                "experiment": r.experiment,
-                "ours": mine,
-                "paper": paper,
-                "diff": None if mine is None or paper is None else mine - paper,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def cli_summary(args: Any) -> int:
     """``musclemap summary --profile P``: rebuild ``results/<profile>/summary.csv``."""
     out = rebuild_summary(args.profile)
@@ -457,7 +432,6 @@ __all__ = [
     "EVAL_SPLITS",
     "SUMMARY_COLUMNS",
     "aggregate_seeds",
-    "compare_with_paper",
     "config_sha",
     "environment",
     "is_up_to_date",

@@ -1,17 +1,28 @@
 """The efficiency page: parameters beside the paper's #PM, FLOPs per clip, measured clips per second.
 
 Reads ``results/<profile>/efficiency.json`` (written by
-:func:`musclemap_lib.reproduce.measure_efficiency` during ``make reproduce``); nothing here
+:func:`musclemap_lib.study.efficiency.measure_efficiency` during ``make reproduce``); nothing here
 measures or counts, so the page builds in seconds and shows only numbers that were measured.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from musclemap_lib import paths
+from musclemap_lib.evaluation import records
 from musclemap_lib.figures import names
 
 NOT_MEASURED = "not measured"  # what the page says when efficiency.json is missing
+
+
+def load_efficiency(profile: str) -> dict[str, Any] | None:
+    """``results/<profile>/efficiency.json``, or None when reproduce has not written it yet."""
+    path = paths.results_dir(profile) / records.EFFICIENCY_JSON
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def efficiency_table(data: dict[str, Any] | None) -> Any:

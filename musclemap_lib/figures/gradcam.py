@@ -236,14 +236,14 @@ def load_trained_model(
     """
     import torch
 
-    from musclemap_lib.experiments import get_experiment, get_profile
     from musclemap_lib.models import build_model
+    from musclemap_lib.study import get_experiment, get_profile
 
     ckpt = checkpoint_path(profile, experiment, seed, results)
     if ckpt is None:
         raise FileNotFoundError(missing_checkpoint_message(profile, experiment, seed, results))
     exp = get_experiment(experiment)
-    model = build_model(exp.model, scale=get_profile(profile).scale)
+    model = build_model(exp.model, scale=get_profile(profile).scale, **dict(exp.model_args))
     state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
     return model.eval()
@@ -254,7 +254,7 @@ def clip_dataset(
 ) -> Any:
     """The evaluation ``ClipDataset`` of a profile's data (one centre view per clip)."""
     from musclemap_lib.data import ClipDataset
-    from musclemap_lib.experiments import data_dir, get_profile
+    from musclemap_lib.study.profiles import data_dir, get_profile
 
     cfg = get_profile(profile).data
     return ClipDataset(data_dir(profile, data), split, cfg, modalities, train=False, views=1)

@@ -1,66 +1,16 @@
 """Display names: the one place where the study turns ids into the words a reader sees.
 
-Registered model names (STYLE.md section 4) map to the paper's spelling (Table 2), split ids
-(``known_val`` ...) to the paper's column headers, and muscle-group ids to
-:data:`musclemap_lib.muscles.DISPLAY_NAMES`. An experiment whose name is not listed in
-:data:`EXPERIMENT_DISPLAY_NAMES` is shown under its model's name when it is named after a model
-(Table 2's rows are); anything else is an error that says where to add the name.
+Experiments (and the models named after them) are shown under their catalogue ``label``
+(:mod:`musclemap_lib.study.catalogue`), profiles under theirs (:mod:`musclemap_lib.study.profiles`),
+split ids (``known_val`` ...) under the paper's column headers, and muscle-group ids under
+:data:`musclemap_lib.muscles.DISPLAY_NAMES`.
 """
 
 from __future__ import annotations
 
 from musclemap_lib.muscles import DISPLAY_NAMES, MUSCLE_GROUPS
-
-# PAPER: Table 2 (row labels, without the citation numbers); Tables 5-6 for the fusion rows.
-MODEL_DISPLAY_NAMES: dict[str, str] = {
-    "random": "Random",
-    "all_ones": "All Ones",
-    "stgcn": "ST-GCN",
-    "ctrgcn": "CTR-GCN",
-    "hdgcn": "HD-GCN",
-    "c2d_r50": "C2D (R50)",
-    "i3d_r50": "I3D (R50)",
-    "slow_r50": "Slow (R50)",
-    "slowfast_r50": "SlowFast (R50)",
-    "mvitv2_s": "MViTv2-S",
-    "mvitv2_b": "MViTv2-B",
-    "videoswin_s": "VideoSwin-S",
-    "videoswin_b": "VideoSwin-B",
-    "transm3e": "TransM3E",
-    # Single-branch MCT models (Table 7 rows and stage 1 of TransM3E).
-    "mvitv2_s_mct": "MViTv2-S + MCT (RGB)",
-    "mvitv2_s_mct_flow": "MViTv2-S + MCT (Optical Flow)",
-    "mvitv2_s_mct_rgb_diff": "MViTv2-S + MCT (RGB Difference)",
-    "mvitv2_s_sct": "MViTv2-S (single token)",
-    "hdgcn_mct": "HD-GCN + MCT",
-    "hdgcn_sct": "HD-GCN (single token)",
-    # PAPER: Table 3 (module ablation).
-    "transm3e_no_mct": "TransM3E w/o MCT",
-    "transm3e_no_mctkd": "TransM3E w/o MCTKD",
-    "transm3e_no_mctf": "TransM3E w/o MCTF",
-    # PAPER: Table 4 (where and what to distil).
-    "transm3e_fl_kd": "FL-KD",
-    "transm3e_de_kd": "DE-KD",
-    "transm3e_sp_kd": "SP-KD",
-    "transm3e_fl_mctkd": "FL-MCTKD",
-    "transm3e_de_mctkd": "DE-MCTKD",
-    "transm3e_sp_mctkd": "SP-MCTKD",
-    # PAPER: Table 5 (token fusion).
-    "transm3e_fusion_sum": "Sum",
-    "transm3e_fusion_mul": "Multiplication",
-    "transm3e_fusion_selfattn": "SelfAttention",
-    "transm3e_fusion_crossattn": "CrossAttention",
-    # The released code's variant: a frozen RGB-difference MViTv2-S teacher.
-    "transm3e_rgbdiff_teacher": "TransM3E (released: RGB-difference teacher)",
-    # PAPER: Table 6 (late fusion).
-    "late_fusion_sum": "LateFusionSum",
-    "late_fusion_concat": "LateFusionConcat",
-    "late_fusion_mul": "LateFusionMul",
-}
-
-# Experiments that are not simply "train model X" (ablations, modality rows). The experiment
-# table (musclemap_lib.experiments) names them; add their display names here, not there.
-EXPERIMENT_DISPLAY_NAMES: dict[str, str] = {}
+from musclemap_lib.study.catalogue import get_experiment
+from musclemap_lib.study.profiles import get_profile
 
 # PAPER: Table 2's column headers.
 SPLIT_DISPLAY_NAMES: dict[str, str] = {
@@ -70,13 +20,6 @@ SPLIT_DISPLAY_NAMES: dict[str, str] = {
     "known_test": "known test",
     "new_test": "new test",
     "mean_test": "mean test",
-}
-
-# Study profiles (DESIGN.md, "Profiles").
-PROFILE_DISPLAY_NAMES: dict[str, str] = {
-    "smoke": "smoke (tests)",
-    "cpu": "cpu (laptop, MuscleMap-Synth)",
-    "paper": "paper (MuscleMap136 or full MuscleMap-Synth)",
 }
 
 
@@ -91,25 +34,22 @@ def _lookup(table: dict[str, str], name: str, what: str, where: str) -> str:
 
 
 def model_name(model: str) -> str:
-    """Display name of a registered model (``"mvitv2_s"`` -> ``"MViTv2-S"``).
+    """Display name of a registered model that has an experiment of its own (``"mvitv2_s"`` ->
+    ``"MViTv2-S"``): Table 2's models, the MCT models and the late fusions.
 
     Raises:
-        ValueError: for a model without a display name, saying where to add it.
+        ValueError: for a model without such an experiment, saying where to add one.
     """
-    return _lookup(MODEL_DISPLAY_NAMES, model, "model", "MODEL_DISPLAY_NAMES")
+    return experiment_name(model)
 
 
 def experiment_name(experiment: str) -> str:
-    """Display name of an experiment: its own entry, else its model's when named after one.
+    """Display name of an experiment: its ``label`` in the catalogue.
 
     Raises:
-        ValueError: for an experiment with neither, saying where to add it.
+        ValueError: for an unknown experiment, naming the known ones and the catalogue file.
     """
-    if experiment in EXPERIMENT_DISPLAY_NAMES:
-        return EXPERIMENT_DISPLAY_NAMES[experiment]
-    if experiment in MODEL_DISPLAY_NAMES:
-        return MODEL_DISPLAY_NAMES[experiment]
-    return _lookup(EXPERIMENT_DISPLAY_NAMES, experiment, "experiment", "EXPERIMENT_DISPLAY_NAMES")
+    return get_experiment(experiment).label
 
 
 def split_name(split: str) -> str:
@@ -125,5 +65,5 @@ def muscle_name(muscle: str) -> str:
 
 
 def profile_name(profile: str) -> str:
-    """Display name of a study profile (``smoke``, ``cpu``, ``paper``)."""
-    return _lookup(PROFILE_DISPLAY_NAMES, profile, "profile", "PROFILE_DISPLAY_NAMES")
+    """Display name of a study profile (``smoke``, ``cpu``, ``paper``): its ``label``."""
+    return get_profile(profile).label

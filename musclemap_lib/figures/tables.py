@@ -1,7 +1,7 @@
 """The paper's Tables 2-7 beside ours: the frames, reader tables, plots and glue values of the pages.
 
 Every table page of the book (``book/table2.md`` ... ``table7.md``) calls only this module. The
-rows are the paper's (:func:`musclemap_lib.experiments.table_rows`), in the paper's order; the
+rows are the paper's (:data:`musclemap_lib.study.catalogue.TABLES`), in the paper's order; the
 paper's numbers come from ``results/paper_reference.csv`` (``source == "Table N"``), ours and
 our bootstrap 95% intervals from ``results/<profile>/summary.csv``. A row whose experiment has
 no result at that profile reads "not run"; no number is ever filled in.
@@ -13,26 +13,14 @@ import math
 from typing import Any
 
 from musclemap_lib import paths
-from musclemap_lib.experiments import SIX, table_rows
 from musclemap_lib.figures import names, plots
+from musclemap_lib.study.catalogue import SPLITS, get_experiment, get_table, table_rows
+from musclemap_lib.study.profiles import get_profile
 
 NOT_RUN = "not run"  # what a missing result reads in the reader tables
 DIFF = "\N{GREEK CAPITAL LETTER DELTA}"  # the difference column (ours - paper) of the reader tables
-TABLE_TITLES: dict[int, str] = {
-    2: "the MuscleMap benchmark",
-    3: "module ablation of TransM3E",
-    4: "where and what to distil",
-    5: "token fusion",
-    6: "late fusion",
-    7: "modality of MViTv2-S with MCT",
-}
 FRAME_COLUMNS: tuple[str, ...] = ("row", *plots.COMPARISON_COLUMNS)
 _DASH = plots._DASH
-
-
-def _check_table(table: int) -> None:
-    if table not in TABLE_TITLES:
-        raise ValueError(f"unknown table {table}; the study covers Tables 2 to 7")
 
 
 def our_summary(profile: str) -> Any:
@@ -78,7 +66,7 @@ def paper_numbers(table: int) -> Any:
     """The paper's mAP values of one table (tidy, from ``results/paper_reference.csv``)."""
     from musclemap_lib.evaluation import records
 
-    _check_table(table)
+    get_table(table)
     ref = records.load_paper_reference()
     return ref[ref["source"] == f"Table {table}"]
 
@@ -96,12 +84,12 @@ def comparison(table: int, profile: str, seed: int = 0) -> Any:
         ci_high`` (mAP in percent; NaN where ours is missing; ``difference = ours - paper``), rows
         in the paper's order, splits in Table 2's column order.
     """
-    _check_table(table)
+    get_table(table)
     rows = table_rows(table)
     frame = plots.comparison_frame(
-        our_summary(profile), paper_numbers(table), SIX, seed, [r.experiment for r in rows]
+        our_summary(profile), paper_numbers(table), SPLITS, seed, [r.experiment for r in rows]
     )
-    label = {r.experiment: r.row for r in rows}
+    label = {r.experiment: r.label for r in rows}
     frame.insert(0, "row", frame["experiment"].map(label))
     return frame[list(FRAME_COLUMNS)]
 
@@ -139,7 +127,7 @@ def reader_table(frame: Any, stage: str = "test") -> Any:
 
     if stage not in ("val", "test"):
         raise ValueError(f"stage must be 'val' or 'test', got {stage!r}")
-    splits = [s for s in SIX if s.endswith(stage)]
+    splits = [s for s in SPLITS if s.endswith(stage)]
     cells = frame.set_index(["row", "split"])
     order = list(dict.fromkeys(frame["row"]))
     data: dict[tuple[str, str], list[str]] = {}
@@ -171,14 +159,12 @@ def row_map(table: int) -> Any:
     """How each row of a table is run: row label, experiment, inputs, what it changes."""
     import pandas as pd
 
-    from musclemap_lib.experiments import get_experiment
-
     out = []
     for r in table_rows(table):
         e = get_experiment(r.experiment)
         out.append(
             {
-                "row": r.row,
+                "row": r.label,
                 "experiment": e.name,
                 "inputs": e.modality,
                 "what it is": e.variant,
@@ -244,7 +230,7 @@ def scatter(table: int, profile: str, stage: str = "test", seed: int = 0) -> Any
     keep = {r.experiment for r in rows}
     ours = our_summary(profile)
     ours = ours[ours["experiment"].isin(keep)]
-    label = {r.experiment: r.row for r in rows}
+    label = {r.experiment: r.label for r in rows}
     return plots.known_vs_new_scatter(
         ours,
         paper_numbers(table),
@@ -330,19 +316,26 @@ def compact(table: Any, precision: int = 1) -> Any:
 
 
 def profile_table(profile: str) -> Any:
-    """The settings of a study profile (``experiments.Profile``) as a two-column table."""
+    """The settings of a study profile (:class:`~musclemap_lib.study.profiles.Profile`), a table."""
     import dataclasses
 
     import pandas as pd
-
-    from musclemap_lib.experiments import get_profile
 
     prof = get_profile(profile)
     rows = []
     for f in dataclasses.fields(prof):
         v = getattr(prof, f.name)
-        if dataclasses.is_dataclass(v):  # the DataConfig: one row per field
+        if dataclasses.is_dataclass(v):  # the DataConfig and the ScaleSpec: one row per field
             rows += [{"setting": f"{f.name}.{k}", "value": str(x)} for k, x in vars(v).items()]
+        elif f.name == "train":  # one TrainConfig per model family: its budget on one row
+            rows += [
+                {
+                    "setting": f"train[{family.value}]",
+                    "value": f"{c.epochs} epochs, batch {c.batch_size}, lr {c.lr:g}, "
+                    f"warm-up {c.warmup_epochs:g}, weight decay {c.weight_decay:g}",
+                }
+                for family, c in v.items()
+            ]
         else:
             rows.append({"setting": f.name, "value": str(v)})
     return pd.DataFrame(rows).set_index("setting")

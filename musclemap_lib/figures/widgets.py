@@ -137,7 +137,7 @@ def clip_frames(profile: str, split: str, clip_id: str, data: str | Path | None 
     """
     from musclemap_lib.data import load_manifest
     from musclemap_lib.data.video import probe_video, read_frames
-    from musclemap_lib.experiments import data_dir
+    from musclemap_lib.study.profiles import data_dir
 
     man = load_manifest(data_dir(profile, data))
     row = next((r for r in man.split(split) if r.clip_id == clip_id), None)

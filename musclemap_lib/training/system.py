@@ -7,7 +7,7 @@
   model, already initialised from the stage-1 weights, trained with L = L_cls + L_KD (the KD
   total of the model's record); frozen parameters stay out of the optimiser.
 
-The device, precision and distribution come from the Trainer (``musclemap_lib.experiments``),
+The device, precision and distribution come from the Trainer (``musclemap_lib.study.pipeline``),
 never from here. Train, validation and test all go through one :meth:`AMGESystem._shared_step`.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightning as L
@@ -25,7 +25,6 @@ import torch
 from torch import nn
 
 from musclemap_lib.config import TrainConfig
-from musclemap_lib.evaluation.metrics import mean_average_precision
 from musclemap_lib.training.losses import (
     classification_loss,
     distillation_loss,
@@ -34,6 +33,9 @@ from musclemap_lib.training.losses import (
 )
 
 log = logging.getLogger(__name__)
+
+
+ValMetric = Callable[[np.ndarray, np.ndarray], float]  # (scores, labels) -> mAP in [0, 1]
 
 
 class NonFiniteLossError(RuntimeError):
@@ -82,12 +84,18 @@ class AMGESystem(L.LightningModule):
         model: any model of the registry; it reads the batch dict and returns logits ``(B, 20)``
             or a record with ``.logits`` (and optionally distillation terms).
         cfg: the optimisation settings.
+        val_metric: ``(scores, labels) -> float`` in [0, 1], logged per validation split as
+            ``val/map_<split>`` when validation runs (``cfg.val_every_n_epochs``); injected by
+            the caller so that training does not import evaluation.
     """
 
-    def __init__(self, model: nn.Module, cfg: TrainConfig) -> None:
+    def __init__(
+        self, model: nn.Module, cfg: TrainConfig, val_metric: ValMetric | None = None
+    ) -> None:
         super().__init__()
         self.model = model
         self.cfg = cfg
+        self.val_metric = val_metric
         # Stored as a plain dict, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters({"train": dataclasses.asdict(cfg)})
         self.skipped_clips: set[str] = set()  # bad clips the data pipeline skipped in training
@@ -119,8 +127,8 @@ class AMGESystem(L.LightningModule):
         names = {0: "known_val", 1: "new_val"}
         for idx, (scores, labels) in sorted(self._val.items()):
             y = np.concatenate(labels)
-            if y.sum() > 0:
-                value = 100.0 * mean_average_precision(np.concatenate(scores), y)
+            if y.sum() > 0 and self.val_metric is not None:
+                value = 100.0 * self.val_metric(np.concatenate(scores), y)
                 self.log(f"val/map_{names.get(idx, idx)}", value, prog_bar=True)
         self._val.clear()
 
@@ -217,8 +225,10 @@ class DistillSystem(AMGESystem):
     system receives that one module.
     """
 
-    def __init__(self, model: nn.Module, cfg: TrainConfig) -> None:
-        super().__init__(model, cfg)
+    def __init__(
+        self, model: nn.Module, cfg: TrainConfig, val_metric: ValMetric | None = None
+    ) -> None:
+        super().__init__(model, cfg, val_metric)
         self._checked = False
 
     def _classification(

@@ -136,7 +136,7 @@ def test_tidy_summary_rebuilt_from_run_folders(results):
 
 
 def test_paper_reference_is_the_registry(results, tmp_path):
-    from musclemap_lib.experiments import write_paper_reference
+    from musclemap_lib.study.commands import write_paper_reference
 
     committed = paths.repo_root() / "results" / records.PAPER_REFERENCE_CSV
     fresh = write_paper_reference(tmp_path / "ref.csv")

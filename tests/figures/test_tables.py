@@ -8,10 +8,11 @@ import math
 import pandas as pd
 import pytest
 
-from musclemap_lib import experiments as E
-from musclemap_lib import paths, reproduce
+from musclemap_lib import paths, study
 from musclemap_lib.evaluation import records
 from musclemap_lib.figures import efficiency, tables
+from musclemap_lib.study import book
+from musclemap_lib.study.commands import write_paper_reference
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def results(tmp_path, monkeypatch):
     """A results folder with paper_reference.csv and a smoke summary of two Table-2 rows."""
     root = tmp_path / "results"
     monkeypatch.setattr(paths, "results_dir", lambda p=None: root / p if p else root)
-    E.write_paper_reference(root / "paper_reference.csv")
+    write_paper_reference(root / "paper_reference.csv")
     rows = []
     for exp, base in (("mvitv2_s", 50.0), ("hdgcn", 40.0)):
         vals = {"known_val": base + 10, "new_val": base, "known_test": base + 12, "new_test": base}
@@ -55,8 +56,8 @@ def results(tmp_path, monkeypatch):
 
 def test_comparison_has_every_paper_row_in_order_with_ours_paper_and_difference(results):
     frame = tables.comparison(2, "smoke")
-    rows = E.table_rows(2)
-    assert list(dict.fromkeys(frame["row"])) == [r.row for r in rows]
+    rows = study.table_rows(2)
+    assert list(dict.fromkeys(frame["row"])) == [r.label for r in rows]
     assert len(frame) == 6 * len(rows)
     m = frame.set_index(["experiment", "split"])
     assert m.loc[("mvitv2_s", "new_test"), "ours"] == 50.0
@@ -71,7 +72,7 @@ def test_reader_table_says_not_run_and_shows_four_columns_per_split(results):
     frame = tables.comparison(2, "smoke")
     shown = tables.reader_table(frame, "test").data
     assert ("mean test", "95% CI") not in shown.columns  # a mean of two splits has no interval
-    assert list(shown.index) == [r.row for r in E.table_rows(2)]
+    assert list(shown.index) == [r.label for r in study.table_rows(2)]
     assert shown.loc["MViTv2-S", ("new test", "ours")] == "50.0"
     assert shown.loc["MViTv2-S", ("new test", tables.DIFF)] == "-11.4"
     assert shown.loc["MViTv2-S", ("known test", "95% CI")] == "59.0\N{EN DASH}65.0"
@@ -85,7 +86,7 @@ def test_reader_table_says_not_run_and_shows_four_columns_per_split(results):
 
 def test_glue_values_name_the_best_row_and_count_the_runs(results):
     g = tables.glue_values(tables.comparison(2, "smoke"), 2)
-    assert g["t2_n_rows"] == len(E.table_rows(2)) and g["t2_n_run"] == 2
+    assert g["t2_n_rows"] == len(study.table_rows(2)) and g["t2_n_run"] == 2
     assert g["t2_best_name"] == "MViTv2-S"
     assert g["t2_best_new_test_map"] == 50.0 and g["t2_best_new_test_paper"] == 61.4
     assert g["t2_best_new_test_diff"] == pytest.approx(-11.4)
@@ -109,18 +110,18 @@ def test_scatter_draws_ours_and_the_paper(results):
     fig = tables.scatter(2, "smoke")
     ax = fig.axes[0]
     assert "known test" in ax.get_xlabel()
-    assert len(ax.collections) >= 2 + len(E.table_rows(2))  # ours for 2 rows, the paper for all
+    assert len(ax.collections) >= 2 + len(study.table_rows(2))  # ours for 2 rows, the paper for all
 
 
 def test_study_profile_round_trip_and_bad_file(tmp_path):
-    assert reproduce.study_profile(tmp_path) == "cpu"
-    reproduce.write_study("smoke", tmp_path)
-    assert reproduce.study_profile(tmp_path) == "smoke"
-    (tmp_path / reproduce.STUDY_JSON).write_text("{}")
+    assert book.study_profile(tmp_path) == "cpu"
+    book.write_study("smoke", tmp_path)
+    assert book.study_profile(tmp_path) == "smoke"
+    (tmp_path / book.STUDY_JSON).write_text("{}")
     with pytest.raises(ValueError, match="_study.json"):
-        reproduce.study_profile(tmp_path)
+        book.study_profile(tmp_path)
     with pytest.raises(ValueError, match="unknown profile"):
-        reproduce.write_study("gpu", tmp_path)
+        book.write_study("gpu", tmp_path)
 
 
 def test_efficiency_table_and_glue(tmp_path):

@@ -12,6 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from musclemap_lib.config import TrainConfig
+from musclemap_lib.evaluation.metrics import mean_average_precision
 from musclemap_lib.models.fusion import DistillLosses, FusionOutput
 from musclemap_lib.training.callbacks import EpochReseed, epoch_checkpoints, last_checkpoint
 from musclemap_lib.training.losses import (
@@ -78,7 +79,7 @@ def _fit(
 ):
     L.seed_everything(0, workers=True)
     model = make_model()
-    sys_ = system(model, cfg)
+    sys_ = system(model, cfg, val_metric=mean_average_precision)
     trainer = L.Trainer(
         max_epochs=cfg.epochs,
         accelerator="cpu",

@@ -1,0 +1,46 @@
+"""The study as typed data and its run pipeline.
+
+``catalogue`` (experiments and the paper's tables) and ``profiles`` (the one table of profiles)
+import no torch and are re-exported here; ``pipeline`` (plan -> build -> fit -> evaluate ->
+record), ``reproduce``, ``efficiency``, ``book`` and ``commands`` are imported where used.
+"""
+
+from musclemap_lib.study.catalogue import (
+    EXPERIMENTS,
+    SPLITS,
+    TABLES,
+    Experiment,
+    Family,
+    Row,
+    Table,
+    TableRow,
+    dependencies,
+    experiments_for_tables,
+    get_experiment,
+    get_table,
+    list_experiments,
+    plan,
+    table_rows,
+)
+from musclemap_lib.study.profiles import PROFILES, Profile, get_profile
+
+__all__ = [
+    "EXPERIMENTS",
+    "PROFILES",
+    "SPLITS",
+    "TABLES",
+    "Experiment",
+    "Family",
+    "Profile",
+    "Row",
+    "Table",
+    "TableRow",
+    "dependencies",
+    "experiments_for_tables",
+    "get_experiment",
+    "get_profile",
+    "get_table",
+    "list_experiments",
+    "plan",
+    "table_rows",
+]

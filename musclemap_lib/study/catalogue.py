@@ -1,0 +1,515 @@
+"""The study as typed data: every experiment and every paper table it fills.
+
+An :class:`Experiment` names a registered model (and the variant options it is built with), the
+model family that decides its training budget and system, the inputs it reads, the paper rows it
+fills (:class:`Row`, with the paper's six numbers) and the stage-1 experiments whose weights it
+starts from. A :class:`Table` is one of the paper's Tables 2 to 7: its number, title and rows in
+the paper's order. The book, the parameter audit and ``results/paper_reference.csv`` all read
+these objects; nothing else holds a row label or a paper number.
+
+This module imports no torch (a test checks it), so listing experiments is instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+# PAPER: Table 2's columns, in its order. The means are derived, never stored by hand.
+SPLITS: tuple[str, ...] = (
+    "known_val",
+    "new_val",
+    "mean_val",
+    "known_test",
+    "new_test",
+    "mean_test",
+)
+Six = tuple[float, float, float, float, float, float]
+TABLE_NUMBERS: tuple[int, ...] = (2, 3, 4, 5, 6, 7)
+
+
+class Family(str, Enum):
+    """How an experiment is trained: each family has its own budget in a profile."""
+
+    BASELINE = "baseline"  # statistical baselines: evaluated, never trained
+    GCN = "gcn"  # skeleton graph convolution networks
+    CNN3D = "cnn3d"  # 3-D CNNs on RGB (C2D, I3D, Slow, SlowFast)
+    VIDEO_TRANSFORMER = "video_transformer"  # MViTv2 and Video Swin (with or without MCTs)
+    STAGE2 = "stage2"  # TransM3E stage 2: two branches with distillation (DistillSystem)
+    LATE_FUSION = "late_fusion"  # two stage-1 models fused at the score or feature level
+
+    @property
+    def trained(self) -> bool:
+        """False for the statistical baselines."""
+        return self is not Family.BASELINE
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of one of the paper's tables, as an experiment declares it."""
+
+    table: int  # 2..7
+    label: str  # the row label as printed in the paper
+    paper: Six | None  # the paper's six numbers (percent), None where the paper has none
+
+    def __post_init__(self) -> None:
+        if self.table not in TABLE_NUMBERS:
+            raise ValueError(f"Row {self.label!r}: table {self.table} is not one of Tables 2-7")
+        if self.paper is not None and len(self.paper) != len(SPLITS):
+            raise ValueError(f"Row {self.label!r}: the paper's numbers need {len(SPLITS)} values")
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """A row of a table together with the experiment that fills it."""
+
+    table: int  # 2..7
+    label: str  # the row label as printed in the paper
+    experiment: str  # the experiment that fills it
+    paper: Six | None  # the paper's six numbers (percent)
+
+    @property
+    def source(self) -> str:
+        """Where the paper's numbers come from, e.g. ``Table 2``."""
+        return f"Table {self.table}"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named experiment: which model, trained how, on which inputs, filling which rows."""
+
+    name: str  # unique, lower snake case
+    family: Family  # training budget and system (see Profile.train)
+    modality: str  # the inputs it reads: rgb, flow, rgb_diff, skeleton, rgb+skeleton, none
+    variant: str  # what this experiment changes, in words
+    label: str  # how a reader sees it (display name)
+    model: str = ""  # registry name (musclemap_lib.models.build_model); "" = the name
+    model_args: Mapping[str, Any] = field(default_factory=dict)  # builder options (variants)
+    depends_on: tuple[str, ...] = ()  # stage-1 experiments whose weights it starts from
+    rows: tuple[Row, ...] = ()  # the paper rows it fills (first = primary)
+    train: Mapping[str, Any] = field(default_factory=dict)  # TrainConfig fields changed for it
+    note: str = ""  # why a row maps here, deviations
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            object.__setattr__(self, "model", self.name)
+        # Read-only views: an experiment is data that nothing may change after import.
+        object.__setattr__(self, "model_args", MappingProxyType(dict(self.model_args)))
+        object.__setattr__(self, "train", MappingProxyType(dict(self.train)))
+
+    @property
+    def trained(self) -> bool:
+        """False for the statistical baselines, which are only evaluated."""
+        return self.family.trained
+
+
+@dataclass(frozen=True)
+class Table:
+    """One of the paper's Tables 2 to 7."""
+
+    number: int  # 2..7
+    title: str  # what it compares
+    order: tuple[str, ...] = ()  # PAPER: row labels in print order (empty: catalogue order)
+
+    @property
+    def rows(self) -> tuple[TableRow, ...]:
+        """Its rows, in the paper's order."""
+        rows = [
+            TableRow(r.table, r.label, e.name, r.paper)
+            for e in EXPERIMENTS
+            for r in e.rows
+            if r.table == self.number
+        ]
+        if self.order:
+            labels = [r.label for r in rows]
+            if sorted(labels) != sorted(self.order):
+                raise ValueError(
+                    f"Table {self.number}: the catalogue's rows {labels} differ from its print "
+                    f"order {list(self.order)}; fix one of them in musclemap_lib/study/catalogue.py"
+                )
+            rows.sort(key=lambda r: self.order.index(r.label))
+        return tuple(rows)
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        """The experiments that fill its rows, in row order (each once)."""
+        return tuple(dict.fromkeys(r.experiment for r in self.rows))
+
+
+# ================================================================================================
+# The experiments
+# ================================================================================================
+_ALL: Six = (97.8, 64.1, 81.0, 97.8, 64.2, 81.0)  # TransM3E in Tables 2 to 6
+_STAGE1 = ("mvitv2_s_mct", "hdgcn_mct")  # TransM3E's two stage-1 runs
+G, C, V = Family.GCN, Family.CNN3D, Family.VIDEO_TRANSFORMER
+
+
+def _table2(name: str, family: Family, modality: str, label: str, paper: Six) -> Experiment:
+    """A Table-2 baseline architecture, trained as published."""
+    return Experiment(
+        name, family, modality, "baseline architecture", label, rows=(Row(2, label, paper),)
+    )
+
+
+def _stage2(
+    name: str, variant: str, label: str, *rows: Row, deps: tuple[str, ...] = _STAGE1, **kw: Any
+) -> Experiment:
+    """A TransM3E variant trained in stage 2 from its two stage-1 runs."""
+    kw.setdefault("modality", "rgb+skeleton")
+    return Experiment(
+        name, Family.STAGE2, variant=variant, label=label, depends_on=deps, rows=rows, **kw
+    )
+
+
+def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
+    """A Table-6 late fusion of TransM3E's two stage-1 models."""
+    return Experiment(
+        name,
+        Family.LATE_FUSION,
+        "rgb+skeleton",
+        variant,
+        label,
+        depends_on=_STAGE1,
+        rows=(Row(6, label, paper),),
+    )
+
+
+# ASSUMPTION: the paper's Table 3 text shows three numeric rows (its check marks are lost).
+# Section 4.7 gives the gains of "w/ all" over each ablation; they identify row 1 as w/o MCT and
+# row 2 as w/o MCTF, and give w/o MCTKD the same gains as w/o MCT, so w/o MCTKD carries row 1's
+# numbers.
+_T3_ROW1: Six = (95.7, 62.1, 78.9, 95.9, 62.0, 79.0)
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    # ---- Table 2: the benchmark ---------------------------------------------------------------
+    Experiment(
+        "random",
+        Family.BASELINE,
+        "none",
+        "uniform random scores (seeded)",
+        "Random",
+        rows=(Row(2, "Random", (29.7, 29.0, 29.4, 28.9, 29.5, 29.2)),),
+    ),
+    Experiment(
+        "all_ones",
+        Family.BASELINE,
+        "none",
+        "every muscle predicted active",
+        "All Ones",
+        rows=(Row(2, "All Ones", (28.2, 28.1, 28.2, 27.8, 28.6, 28.2)),),
+    ),
+    _table2("stgcn", G, "skeleton", "ST-GCN", (90.4, 63.5, 77.0, 90.5, 63.3, 76.9)),
+    _table2("ctrgcn", G, "skeleton", "CTR-GCN", (93.7, 62.2, 78.0, 93.6, 61.7, 77.7)),
+    _table2("hdgcn", G, "skeleton", "HD-GCN", (93.4, 63.1, 78.3, 93.4, 63.1, 78.3)),
+    _table2("c2d_r50", C, "rgb", "C2D (R50)", (97.2, 59.1, 78.2, 97.4, 58.5, 78.0)),
+    _table2("i3d_r50", C, "rgb", "I3D (R50)", (97.0, 59.4, 78.2, 97.0, 58.4, 77.7)),
+    _table2("slow_r50", C, "rgb", "Slow (R50)", (96.8, 60.7, 78.8, 96.9, 60.5, 78.7)),
+    _table2("slowfast_r50", C, "rgb", "SlowFast (R50)", (89.7, 60.2, 75.0, 94.4, 59.6, 77.0)),
+    _table2("mvitv2_s", V, "rgb", "MViTv2-S", (97.7, 61.4, 79.6, 97.9, 61.4, 79.7)),
+    _table2("mvitv2_b", V, "rgb", "MViTv2-B", (97.4, 61.2, 79.3, 97.7, 61.0, 79.4)),
+    _table2("videoswin_s", V, "rgb", "VideoSwin-S", (92.6, 58.8, 75.7, 92.4, 58.8, 75.6)),
+    _table2("videoswin_b", V, "rgb", "VideoSwin-B", (91.8, 58.7, 75.3, 91.9, 58.3, 75.1)),
+    _stage2(
+        "transm3e",
+        "SP-MCTKD + MCTF, HD-GCN skeleton branch, prediction = mean of both branches",
+        "TransM3E",
+        Row(2, "TransM3E (Ours)", _ALL),
+        Row(3, "w/ all", _ALL),
+        Row(5, "MCTF (ours)", _ALL),
+        Row(6, "Ours", _ALL),
+    ),
+    # ---- Table 3: module ablation -------------------------------------------------------------
+    _stage2(
+        "transm3e_no_mct",
+        "one classification (and one distillation) token instead of 20 MCTs",
+        "TransM3E w/o MCT",
+        Row(3, "w/o MCT", _T3_ROW1),
+        deps=("mvitv2_s_sct", "hdgcn_sct"),
+    ),
+    _stage2(
+        "transm3e_no_mctkd",
+        "no distillation loss (the tokens and MCTF stay)",
+        "TransM3E w/o MCTKD",
+        Row(3, "w/o MCTKD", _T3_ROW1),
+    ),
+    _stage2(
+        "transm3e_no_mctf",
+        "classification and distillation MCTs averaged instead of fused by MCTF",
+        "TransM3E w/o MCTF",
+        Row(3, "w/o MCTF", (95.4, 62.4, 78.9, 95.6, 62.1, 78.9)),
+        Row(4, "SP-MCTKD", _ALL),
+        note=(
+            "Table 4 SP-MCTKD is this run: appendix E says every Table 4 row uses MCTs without "
+            "MCTF, so its configuration equals w/o MCTF (the registry's transm3e_sp_mctkd is the "
+            "same config); the paper prints TransM3E's numbers for it."
+        ),
+    ),
+    # ---- Table 4: where and what to distil (appendix E: no MCTF) -------------------------------
+    _stage2(
+        "transm3e_fl_kd",
+        "conventional KD on the classification tokens, final layer",
+        "FL-KD",
+        Row(4, "FL-KD", (96.5, 63.0, 79.8, 96.4, 63.4, 79.9)),
+    ),
+    _stage2(
+        "transm3e_de_kd",
+        "conventional KD, after every block",
+        "DE-KD",
+        Row(4, "DE-KD", (95.9, 63.9, 79.9, 96.6, 63.9, 80.3)),
+    ),
+    _stage2(
+        "transm3e_sp_kd",
+        "conventional KD, after each reduction and the final block",
+        "SP-KD",
+        Row(4, "SP-KD", (97.5, 63.0, 80.3, 96.7, 63.1, 79.9)),
+    ),
+    _stage2(
+        "transm3e_fl_mctkd",
+        "MCTKD at the final layer",
+        "FL-MCTKD",
+        Row(4, "FL-MCTKD", (95.1, 63.0, 79.1, 95.5, 62.8, 79.2)),
+    ),
+    _stage2(
+        "transm3e_de_mctkd",
+        "MCTKD after every block",
+        "DE-MCTKD",
+        Row(4, "DE-MCTKD", (95.1, 63.3, 79.2, 95.2, 63.4, 79.3)),
+    ),
+    # ---- Table 5: token fusion ------------------------------------------------------------------
+    _stage2(
+        "transm3e_fusion_sum",
+        "token fusion by sum",
+        "Sum",
+        Row(5, "Sum", (95.4, 62.4, 78.9, 95.6, 62.1, 78.9)),
+    ),
+    _stage2(
+        "transm3e_fusion_mul",
+        "token fusion by multiplication",
+        "Multiplication",
+        Row(5, "Multiplication", (94.5, 62.8, 78.7, 94.7, 62.8, 78.8)),
+    ),
+    _stage2(
+        "transm3e_fusion_selfattn",
+        "token fusion by self-attention",
+        "SelfAttention",
+        Row(5, "SelfAttention", (97.4, 62.9, 80.2, 97.6, 62.8, 80.2)),
+    ),
+    _stage2(
+        "transm3e_fusion_crossattn",
+        "token fusion by cross-attention",
+        "CrossAttention",
+        Row(5, "CrossAttention", (94.9, 63.7, 79.3, 95.1, 63.5, 79.3)),
+    ),
+    # ---- Table 6: late fusion of the two stage-1 models ----------------------------------------
+    _late(
+        "late_fusion_sum",
+        "mean of the two scores",
+        "LateFusionSum",
+        (80.6, 59.8, 70.2, 80.1, 60.0, 70.1),
+    ),
+    _late(
+        "late_fusion_concat",
+        "trained head on the joined features",
+        "LateFusionConcat",
+        (83.5, 60.8, 72.2, 83.3, 61.2, 72.3),
+    ),
+    _late(
+        "late_fusion_mul",
+        "product of the two scores",
+        "LateFusionMul",
+        (82.3, 60.4, 71.4, 82.0, 60.9, 71.5),
+    ),
+    # ---- Table 7: modality of MViTv2-S with MCT (also the stage-1 runs) -------------------------
+    Experiment(
+        "mvitv2_s_mct_flow",
+        V,
+        "flow",
+        "MViTv2-S + MCT on optical flow",
+        "MViTv2-S + MCT (Optical Flow)",
+        rows=(Row(7, "Optical Flow", (72.7, 59.8, 66.3, 69.7, 57.7, 63.7)),),
+    ),
+    Experiment(
+        "mvitv2_s_mct_rgb_diff",
+        V,
+        "rgb_diff",
+        "MViTv2-S + MCT on RGB differences (the released teacher's stage 1)",
+        "MViTv2-S + MCT (RGB Difference)",
+        rows=(Row(7, "RGB Difference", (96.8, 60.3, 78.6, 97.5, 59.8, 78.7)),),
+    ),
+    Experiment(
+        "mvitv2_s_mct",
+        V,
+        "rgb",
+        "MViTv2-S + 20 MCTs on RGB (stage 1 of TransM3E's main branch)",
+        "MViTv2-S + MCT (RGB)",
+        rows=(Row(7, "RGB", (98.5, 62.1, 80.3, 98.6, 60.7, 79.7)),),
+    ),
+    # ---- stage-1 runs that fill no row ---------------------------------------------------------
+    Experiment(
+        "hdgcn_mct",
+        G,
+        "skeleton",
+        "HD-GCN + 20 MCTs (stage 1 of TransM3E's skeleton branch)",
+        "HD-GCN + MCT",
+    ),
+    Experiment(
+        "mvitv2_s_sct",
+        V,
+        "rgb",
+        "MViTv2-S + one classification token (stage 1 of w/o MCT)",
+        "MViTv2-S (single token)",
+    ),
+    Experiment(
+        "hdgcn_sct",
+        G,
+        "skeleton",
+        "HD-GCN + one classification token (stage 1 of w/o MCT)",
+        "HD-GCN (single token)",
+    ),
+    # ---- extras (no table row; run by name) ----------------------------------------------------
+    _stage2(
+        "transm3e_rgbdiff_teacher",
+        "the released code: frozen RGB-difference MViTv2-S teacher, dense KD, main branch only, "
+        "softmax + BCE loss",
+        "TransM3E (released: RGB-difference teacher)",
+        deps=("mvitv2_s_mct", "mvitv2_s_mct_rgb_diff"),
+        modality="rgb+rgb_diff",
+        train={"loss": "softmax_bce"},
+    ),
+)
+_BY_NAME: dict[str, Experiment] = {e.name: e for e in EXPERIMENTS}
+if len(_BY_NAME) != len(EXPERIMENTS):
+    raise ValueError("duplicate experiment names in musclemap_lib/study/catalogue.py")
+
+# ================================================================================================
+# The paper's tables
+# ================================================================================================
+TABLES: dict[int, Table] = {
+    t.number: t
+    for t in (
+        Table(2, "the MuscleMap benchmark"),
+        Table(3, "module ablation of TransM3E", ("w/o MCT", "w/o MCTKD", "w/o MCTF", "w/ all")),
+        Table(
+            4,
+            "where and what to distil",
+            ("FL-KD", "DE-KD", "SP-KD", "FL-MCTKD", "DE-MCTKD", "SP-MCTKD"),
+        ),
+        Table(
+            5,
+            "token fusion",
+            ("Sum", "Multiplication", "SelfAttention", "CrossAttention", "MCTF (ours)"),
+        ),
+        Table(6, "late fusion", ("LateFusionSum", "LateFusionConcat", "LateFusionMul", "Ours")),
+        Table(7, "modality of MViTv2-S with MCT", ("Optical Flow", "RGB Difference", "RGB")),
+    )
+}
+assert tuple(TABLES) == TABLE_NUMBERS
+
+
+# ================================================================================================
+# Look-ups and planning
+# ================================================================================================
+def list_experiments(table: int | None = None) -> list[Experiment]:
+    """The experiments (filling rows of one table, when given), in catalogue order."""
+    if table is None:
+        return list(EXPERIMENTS)
+    return [e for e in EXPERIMENTS if any(r.table == table for r in e.rows)]
+
+
+def get_experiment(name: str) -> Experiment:
+    """The experiment called ``name``.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in _BY_NAME:
+        raise ValueError(
+            f"unknown experiment {name!r}; known experiments: {', '.join(_BY_NAME)} "
+            "(see `musclemap experiments`)"
+        )
+    return _BY_NAME[name]
+
+
+def get_table(number: int) -> Table:
+    """Table ``number`` of the paper.
+
+    Raises:
+        ValueError: for a number outside 2-7.
+    """
+    if number not in TABLES:
+        raise ValueError(f"unknown table {number}; the study covers Tables 2 to 7")
+    return TABLES[number]
+
+
+def table_rows(table: int | None = None) -> list[TableRow]:
+    """Every row of Tables 2-7 (or of one table), in the paper's order within each table."""
+    numbers = TABLE_NUMBERS if table is None else (get_table(table).number,)
+    return [r for n in numbers for r in TABLES[n].rows]
+
+
+def dependencies(name: str) -> list[str]:
+    """All stage-1 experiments ``name`` needs, transitively, in the order to run them."""
+    out: list[str] = []
+
+    def visit(n: str, stack: tuple[str, ...]) -> None:
+        if n in stack:
+            raise ValueError(f"dependency cycle: {' -> '.join((*stack, n))}")
+        for d in get_experiment(n).depends_on:
+            visit(d, (*stack, n))
+            if d not in out:
+                out.append(d)
+
+    visit(name, ())
+    return out
+
+
+def plan(names: Iterable[str]) -> list[str]:
+    """``names`` plus their dependencies, each once, dependencies before their dependents."""
+    out: list[str] = []
+    for n in names:
+        for d in [*dependencies(n), n]:
+            if d not in out:
+                out.append(d)
+    return out
+
+
+def experiments_for_tables(tables: Sequence[int] | None = None) -> list[str]:
+    """The experiments filling the rows of ``tables`` (default 2-7), with their dependencies."""
+    wanted = [get_table(t).number for t in (TABLE_NUMBERS if tables is None else tables)]
+    names = [e.name for e in EXPERIMENTS if any(r.table in wanted for r in e.rows)]
+    return plan(names)
+
+
+def paper_reference_rows() -> list[dict[str, Any]]:
+    """Every number of the paper's Tables 2-7 as tidy rows (``results/paper_reference.csv``).
+
+    Columns: those of ``summary.csv`` plus ``source`` (``Table N``; the experiment identifies the
+    row within a table). ``profile`` is ``paper`` (the paper's own setting), the provenance
+    columns are empty, and ``metric`` is ``map`` in percent.
+    """
+    out = []
+    for r in table_rows():
+        if r.paper is None:
+            continue
+        model = get_experiment(r.experiment).model
+        for split, value in zip(SPLITS, r.paper, strict=True):
+            out.append(
+                {
+                    "experiment": r.experiment,
+                    "model": model,
+                    "profile": "paper",
+                    "split": split,
+                    "metric": "map",
+                    "value": value,
+                    "seed": "",
+                    "git_sha": "",
+                    "config_sha": "",
+                    "data_fingerprint": "",
+                    "created_utc": "",
+                    "source": r.source,
+                }
+            )
+    return out

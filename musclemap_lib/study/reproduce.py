@@ -1,0 +1,234 @@
+"""The whole study in one call: data -> training notebooks -> summary -> efficiency -> figures -> book.
+
+:func:`reproduce` is what ``musclemap reproduce`` and ``make reproduce`` run. Each experiment of
+Tables 2-7 (with its stage-1 dependencies, in :func:`musclemap_lib.study.catalogue.plan` order)
+is trained and evaluated by executing ``notebooks/10_train_eval.ipynb`` with papermill; the
+executed copies land in ``book/runs/<profile>/<experiment>.ipynb`` (git-ignored evidence of the
+run). A run that is up to date is skipped inside the notebook, so a second ``reproduce`` only
+re-renders. ``musclemap book`` builds the book alone (:mod:`musclemap_lib.study.book`) and
+``musclemap efficiency`` only measures the efficiency file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from musclemap_lib import paths
+from musclemap_lib.study import catalogue, pipeline
+from musclemap_lib.study.book import book_dir, build_book
+from musclemap_lib.study.efficiency import measure_efficiency
+
+log = logging.getLogger(__name__)
+
+TRAIN_NOTEBOOK = "10_train_eval.ipynb"  # run once per experiment
+KERNEL = "python3"  # papermill needs an explicit kernel (STYLE.md section 10)
+
+
+def notebooks_dir() -> Path:
+    """``<repo>/notebooks``."""
+    return paths.repo_root() / "notebooks"
+
+
+def runs_dir(profile: str) -> Path:
+    """Where the executed training notebooks of a profile go: ``book/runs/<profile>``."""
+    return book_dir() / "runs" / profile
+
+
+# ---- one experiment (what the training notebook calls) -------------------------------------------
+def train_eval(experiment: str, profile: str, seed: int = 0, data: str = "") -> dict[str, Any]:
+    """Train and evaluate one experiment (skipped when its result is up to date).
+
+    Args:
+        experiment: a name from :func:`musclemap_lib.study.catalogue.list_experiments`.
+        profile: ``smoke``, ``cpu`` or ``paper``.
+        seed: the run's seed.
+        data: data folder; empty for the profile's MuscleMap-Synth folder.
+
+    Returns:
+        The run's ``metrics.json`` content plus ``status`` (trained, evaluated or skipped) and
+        ``folder``.
+    """
+    out = pipeline.run_experiment(experiment, profile, seed, data or None, progress=False)
+    return {**out.metrics, "status": out.status, "folder": str(out.folder)}
+
+
+def metrics_frame(metrics: dict[str, Any]) -> Any:
+    """The six mAP values of a run, with their bootstrap intervals, as a one-row-per-split table."""
+    import pandas as pd
+
+    intervals = metrics.get("intervals", {})
+    rows = []
+    for split in catalogue.SPLITS:
+        lo, hi = intervals.get(split, (float("nan"), float("nan")))
+        rows.append({"split": split, "mAP (%)": metrics[split], "CI low": lo, "CI high": hi})
+    return pd.DataFrame(rows).set_index("split").round(1)
+
+
+def execute_training_notebook(
+    experiment: str,
+    profile: str,
+    seed: int = 0,
+    data: str = "",
+    output: Path | None = None,
+    kernel: Any = None,
+) -> Path:
+    """Execute ``notebooks/10_train_eval.ipynb`` for one experiment with papermill.
+
+    Args:
+        experiment, profile, seed, data: the notebook's parameters.
+        output: the executed copy (default ``book/runs/<profile>/<experiment>.ipynb``).
+        kernel: a started-or-not ``jupyter_client.KernelManager`` to run in (None: a fresh
+            kernel for this notebook).
+
+    Returns:
+        The executed copy.
+    """
+    output = output or runs_dir(profile) / f"{experiment}.ipynb"
+    params = {"experiment": experiment, "profile": profile, "seed": seed, "data": data}
+    return execute_notebook(notebooks_dir() / TRAIN_NOTEBOOK, output, params, kernel)
+
+
+def execute_notebook(
+    source: Path, output: Path, parameters: dict[str, Any], kernel: Any = None
+) -> Path:
+    """Run one notebook with papermill (kernel ``python3``, cell output logged).
+
+    Only the parameters that the notebook's ``parameters`` cell declares are passed. With
+    ``kernel`` (a ``jupyter_client.KernelManager``) the notebook runs in that kernel, which stays
+    alive afterwards; the caller shuts it down.
+    """
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(source))
+    params = {k: v for k, v in parameters.items() if k in declared}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"km": kernel} if kernel is not None else {}
+    pm.execute_notebook(
+        str(source),
+        str(output),
+        parameters=params,
+        kernel_name=KERNEL,
+        log_output=True,
+        progress_bar=False,
+        cwd=str(source.parent),
+        **extra,
+    )
+    return output
+
+
+# ---- the whole study ----------------------------------------------------------------------------
+@dataclass
+class Step:
+    """One step of a reproduce run: what it did and how long it took."""
+
+    name: str  # short name of the step
+    detail: str  # what it produced
+    seconds: float  # wall time
+
+
+@dataclass
+class ReproduceReport:
+    """Everything a reproduce run did, in order."""
+
+    profile: str
+    steps: list[Step] = field(default_factory=list)
+    index_html: Path | None = None
+
+    def timed(self, name: str, fn: Callable[[], str]) -> None:
+        """Run ``fn`` (returning a one-line detail) as a timed step."""
+        t0 = time.perf_counter()
+        detail = fn()
+        self.steps.append(Step(name, detail, time.perf_counter() - t0))
+        log.info("%s: %s (%.0f s)", name, detail, self.steps[-1].seconds)
+
+    @property
+    def seconds(self) -> float:
+        """Total wall time of the steps."""
+        return sum(s.seconds for s in self.steps)
+
+    def format(self) -> str:
+        """A plain-text account: every step with its wall time, then where the book is."""
+        lines = [f"reproduce ({self.profile}): {len(self.steps)} steps in {self.seconds:.0f} s"]
+        lines += [f"  {s.seconds:>7.1f} s  {s.name:<28} {s.detail}" for s in self.steps]
+        if self.index_html is not None:
+            lines.append(f"the book: {self.index_html}")
+        return "\n".join(lines)
+
+
+def other_notebooks() -> list[Path]:
+    """The notebooks that reproduce runs once per profile (every one but the training notebook)."""
+    return sorted(p for p in notebooks_dir().glob("*.ipynb") if p.name != TRAIN_NOTEBOOK)
+
+
+def reproduce(
+    profile: str,
+    data: str | None = None,
+    names: Sequence[str] | None = None,
+    book: bool = True,
+    seed: int = 0,
+    fresh_kernels: bool = False,
+) -> ReproduceReport:
+    """data -> every experiment (papermill) -> summary -> efficiency -> notebooks -> book.
+
+    Args:
+        profile: ``smoke``, ``cpu`` or ``paper``.
+        data: data folder (default: the profile's MuscleMap-Synth, generated when missing).
+        names: experiments to run (default: every row of Tables 2-7); dependencies are added.
+        book: build the book at the end.
+        seed: the seed of every run.
+        fresh_kernels: start a new kernel for every training notebook. By default one kernel
+            runs them one after another: starting a kernel and importing torch and Lightning
+            costs about 10 s per notebook on a loaded 2-core machine (6 minutes over the 35
+            experiments), while the notebook sets every variable it reads and
+            :func:`~musclemap_lib.study.pipeline.run_experiment` seeds and restores the process state
+            itself. The other notebooks always get a fresh kernel.
+
+    Returns:
+        The :class:`ReproduceReport` (steps with wall times, the book's ``index.html``).
+    """
+    from jupyter_client.manager import KernelManager
+
+    from musclemap_lib.evaluation import records
+
+    report = ReproduceReport(profile)
+    report.timed("data", lambda: _data(profile, data))
+    todo = catalogue.plan(names) if names is not None else catalogue.experiments_for_tables()
+    kernel = None if fresh_kernels else KernelManager(kernel_name=KERNEL)
+    try:
+        for name in todo:
+            report.timed(
+                f"notebook 10_train_eval {name}",
+                lambda n=name: str(
+                    execute_training_notebook(n, profile, seed, data or "", kernel=kernel)
+                ),
+            )
+    finally:
+        if kernel is not None and kernel.has_kernel:
+            kernel.shutdown_kernel(now=True)
+    report.timed("summary", lambda: str(records.rebuild_summary(profile)))
+    report.timed("efficiency", lambda: str(measure_efficiency(profile)))
+    for nb in other_notebooks():
+        out = runs_dir(profile) / nb.name
+        report.timed(
+            f"notebook {nb.stem}",
+            lambda nb=nb, out=out: str(
+                execute_notebook(nb, out, {"profile": profile, "seed": seed, "data": data or ""})
+            ),
+        )
+    if book:
+
+        def _book() -> str:
+            report.index_html = build_book(profile)
+            return str(report.index_html)
+
+        report.timed("book", _book)
+    return report
+
+
+def _data(profile: str, data: str | None) -> str:
+    return pipeline.ensure_data(profile, data)
