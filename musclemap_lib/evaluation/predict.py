@@ -34,24 +34,10 @@ from musclemap_lib.evaluation.metrics import (
     per_muscle_average_precision,
 )
 from musclemap_lib.muscles import MUSCLE_GROUPS
+from musclemap_lib.splits import EVAL_SPLITS, MEANS, METRIC_SPLITS
 from musclemap_lib.training.losses import logits_of, scores_from_logits
 
 log = logging.getLogger(__name__)
-
-EVAL_SPLITS: tuple[str, ...] = ("known_val", "new_val", "known_test", "new_test")
-# Derived means: PAPER Table 2, "mean val/test denote the averaged mAP of normal and generalizable".
-MEANS: dict[str, tuple[str, str]] = {
-    "mean_val": ("known_val", "new_val"),
-    "mean_test": ("known_test", "new_test"),
-}
-METRIC_SPLITS: tuple[str, ...] = (
-    "known_val",
-    "new_val",
-    "mean_val",
-    "known_test",
-    "new_test",
-    "mean_test",
-)
 
 
 @dataclass

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from musclemap_lib import paths
-from musclemap_lib.evaluation.predict import EVAL_SPLITS, METRIC_SPLITS, SplitScores
+from musclemap_lib.evaluation.predict import SplitScores
+from musclemap_lib.splits import EVAL_SPLITS, METRIC_SPLITS
 
 log = logging.getLogger(__name__)
 

@@ -15,16 +15,9 @@ from typing import Any
 import numpy as np
 
 from musclemap_lib.figures import names
+from musclemap_lib.splits import METRIC_SPLITS
 
-# PAPER: Table 2's six columns (means are derived: the mean of known and new).
-SPLITS: tuple[str, ...] = (
-    "known_val",
-    "new_val",
-    "mean_val",
-    "known_test",
-    "new_test",
-    "mean_test",
-)
+SPLITS = METRIC_SPLITS  # PAPER: Table 2's six columns (means are derived)
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "experiment",
     "split",

@@ -18,15 +18,9 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
-# PAPER: Table 2's columns, in its order. The means are derived, never stored by hand.
-SPLITS: tuple[str, ...] = (
-    "known_val",
-    "new_val",
-    "mean_val",
-    "known_test",
-    "new_test",
-    "mean_test",
-)
+from musclemap_lib.splits import METRIC_SPLITS
+
+SPLITS = METRIC_SPLITS  # PAPER: Table 2's six columns, in its order (means derived)
 Six = tuple[float, float, float, float, float, float]
 TABLE_NUMBERS: tuple[int, ...] = (2, 3, 4, 5, 6, 7)
 

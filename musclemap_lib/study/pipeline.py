@@ -44,9 +44,11 @@ from musclemap_lib import paths
 from musclemap_lib.config import RunConfig
 from musclemap_lib.data import MuscleMapDataModule, load_manifest
 from musclemap_lib.evaluation import records
+from musclemap_lib.evaluation.curves import read_curve
 from musclemap_lib.evaluation.metrics import mean_average_precision
-from musclemap_lib.evaluation.predict import EVAL_SPLITS, run_metrics, score_split
+from musclemap_lib.evaluation.predict import run_metrics, score_split
 from musclemap_lib.models import build_model
+from musclemap_lib.splits import EVAL_SPLITS
 from musclemap_lib.study.catalogue import (
     SPLITS,
     Experiment,
@@ -324,6 +326,7 @@ def record(
     eval_seconds = time.perf_counter() - t0
     sha = run.sha()
     env = records.environment(str(device))
+    folder = records.run_dir(run.profile, exp.name, run.seed)
     metrics = {
         "experiment": exp.name,
         "model": exp.model,
@@ -341,9 +344,10 @@ def record(
         "data_dir": str(root),
         "git_sha": env["git_sha"],
         "created_utc": records.utc_now(),
+        # Per epoch: train loss, known-val and new-val mAP (empty for a baseline).
+        "curve": read_curve(folder),
     }
     config = {**dataclasses.asdict(run), "config_sha": sha}
-    folder = records.run_dir(run.profile, exp.name, run.seed)
     records.write_run(folder, config, metrics, env, splits)
     return folder, metrics
 

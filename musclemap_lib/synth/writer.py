@@ -33,12 +33,13 @@ import cv2
 import numpy as np
 
 from musclemap_lib.muscles import MUSCLE_GROUPS, multihot_to_names
+from musclemap_lib.splits import DATA_SPLITS
 from musclemap_lib.synth import biomechanics, kinematics, motions, render
 
 log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = "1.1.0"  # 1.1: zoom capped by the motion's 3D size; scene ranges
-SPLITS = ("train", "known_val", "new_val", "known_test", "new_test")
+SPLITS = DATA_SPLITS
 # PAPER: section 3.3, clips per split (train, known val, new val, known test, new test).
 PAPER_SPLIT_COUNTS: dict[str, int] = {
     "train": 7069,

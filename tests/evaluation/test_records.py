@@ -11,7 +11,8 @@ import pytest
 
 from musclemap_lib import paths
 from musclemap_lib.evaluation import records
-from musclemap_lib.evaluation.predict import EVAL_SPLITS, SplitScores, run_metrics
+from musclemap_lib.evaluation.predict import SplitScores, run_metrics
+from musclemap_lib.splits import EVAL_SPLITS
 
 
 @pytest.fixture
