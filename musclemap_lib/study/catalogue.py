@@ -420,7 +420,7 @@ TABLES: dict[int, Table] = {
                 "TransM3E on MuscleMap136. Each row below is one experiment of the study, trained "
                 "and evaluated by the same engine with the same mAP definition."
             ),
-            contrast=False,  # 14 rows are too many for a sentence; the tables and the plot show them
+            contrast=False,  # 14 rows are too many for one sentence; the tables show them
         ),
         Table(
             3,
