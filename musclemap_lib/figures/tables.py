@@ -1,20 +1,22 @@
 """The paper's Tables 2-7 beside ours: the frames, reader tables, plots and glue values of the pages.
 
-Every table page of the book (``book/table2.md`` ... ``table7.md``) calls only this module. The
-rows are the paper's (:data:`musclemap_lib.study.catalogue.TABLES`), in the paper's order; the
-paper's numbers come from ``results/paper_reference.csv`` (``source == "Table N"``), ours and
-our bootstrap 95% intervals from ``results/<profile>/summary.csv``. A row whose experiment has
-no result at that profile reads "not run"; no number is ever filled in.
+Every table page of the book (``book/table2.md`` ... ``table7.md``, rendered from the one template
+``book/_templates/table.md`` by :func:`musclemap_lib.study.book.write_table_pages`) calls only this
+module. The rows are the paper's (:data:`musclemap_lib.study.catalogue.TABLES`), in the paper's
+order; the paper's numbers come from ``results/paper_reference.csv`` (``source == "Table N"``),
+ours and our bootstrap 95% intervals from ``results/<profile>/summary.csv``. A row whose experiment
+has no result at that profile reads "not run"; no number is ever filled in.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from musclemap_lib import paths
 from musclemap_lib.figures import names, plots
-from musclemap_lib.study.catalogue import SPLITS, get_experiment, get_table, table_rows
+from musclemap_lib.study.catalogue import SPLITS, TableRow, get_experiment, get_table, table_rows
 from musclemap_lib.study.profiles import get_profile
 
 NOT_RUN = "not run"  # what a missing result reads in the reader tables
@@ -184,8 +186,9 @@ def glue_values(frame: Any, table: int) -> dict[str, float | str | int]:
     Per row and split: ``map`` (ours), ``paper`` and ``diff`` (Python floats rounded to 0.1;
     the string ``not run`` where ours is missing, so the pages glue them without a format spec). Per table: ``t{N}_n_rows``, ``t{N}_n_run`` (rows with a result),
     ``t{N}_best_name`` (the row with our best new test mAP) with ``t{N}_best_new_test_map``,
-    ``_paper`` and ``_diff``, and ``t{N}_spearman_mean_test`` (rank correlation of ours and the
-    paper's mean test mAP over the rows with both; NaN with fewer than 3 such rows).
+    ``_paper`` and ``_diff``, ``t{N}_spearman_mean_test`` (rank correlation of ours and the
+    paper's mean test mAP over the rows with both; NaN with fewer than 3 such rows) and
+    ``t{N}_highlight`` (the sentences of :func:`highlight`).
     """
     out: dict[str, float | str | int] = {}
     for r in frame.itertuples(index=False):
@@ -210,7 +213,61 @@ def glue_values(frame: Any, table: int) -> dict[str, float | str | int]:
     out[f"t{table}_spearman_mean_test"] = (
         float(round(float(rho), 2)) if math.isfinite(rho) else "not defined (fewer than 3 rows)"
     )
+    out[f"t{table}_highlight"] = highlight(out, table)
     return out
+
+
+def paper_best(table: int) -> TableRow:
+    """The row with the paper's highest new test mAP (the first in print order on a tie).
+
+    In each of Tables 2-7 this is the configuration the paper proposes (TransM3E, or the variant
+    it keeps), so a page can name that row without typing its label.
+    """
+    new_test = SPLITS.index("new_test")
+    rows = [r for r in table_rows(table) if r.paper is not None]
+    return max(rows, key=lambda r: r.paper[new_test])  # max keeps the first of equal rows
+
+
+def highlight(values: Mapping[str, float | str | int], table: int) -> str:
+    """The page's sentences on the row the paper ranks first (:func:`paper_best`), from glue values.
+
+    Args:
+        values: the table's glue values (:func:`glue_values`); only the per-row keys are read.
+        table: 2 to 7.
+
+    Returns:
+        Plain text: that row's new and mean test mAP, ours beside the paper's; when
+        the table's ``contrast`` is set, then every other row's new test mAP in print order. A
+        row without a result reads ``not run``; no number is made up.
+    """
+    best = paper_best(table)
+
+    def value(experiment: str, split: str, metric: str) -> str:
+        v = values[_key(table, experiment, split, metric)]
+        if not isinstance(v, float):
+            return str(v)  # NOT_RUN
+        return f"{v:+.1f}" if metric == "diff" else f"{v:.1f}"
+
+    e = best.experiment
+    subject = f'The row the paper ranks first on new test, "{best.label}",'
+    if values[_key(table, e, "new_test", "map")] == NOT_RUN:
+        text = (
+            f"{subject[:-1]} ({value(e, 'new_test', 'paper')} new test mAP in the paper), has "
+            "no result at this profile."
+        )
+    else:
+        text = (
+            f"{subject} reaches {value(e, 'new_test', 'map')} new test mAP here "
+            f"(paper {value(e, 'new_test', 'paper')}, difference {value(e, 'new_test', 'diff')}) "
+            f"and {value(e, 'mean_test', 'map')} mean test mAP "
+            f"(paper {value(e, 'mean_test', 'paper')})."
+        )
+    others = [r for r in table_rows(table) if r.experiment != e]
+    if get_table(table).contrast and others:
+        parts = [f"{r.label} {value(r.experiment, 'new_test', 'map')}" for r in others]
+        listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+        text += f" On new test the other rows reach: {listed}."
+    return text
 
 
 def _glued(value: Any) -> float | str:

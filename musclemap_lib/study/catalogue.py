@@ -100,13 +100,32 @@ class Experiment:
         return self.family.trained
 
 
+NOTE_KINDS: tuple[str, ...] = ("note", "warning", "important", "tip")  # admonition classes
+
+
+@dataclass(frozen=True)
+class Note:
+    """An admonition on a table's book page, e.g. an assumption about which row is which."""
+
+    kind: str  # the admonition's class, one of NOTE_KINDS
+    title: str  # its heading
+    text: str  # its body, MyST markdown (roles such as {doc}`discrepancies` allowed)
+
+    def __post_init__(self) -> None:
+        if self.kind not in NOTE_KINDS:
+            raise ValueError(f"Note {self.title!r}: kind {self.kind!r} is not one of {NOTE_KINDS}")
+
+
 @dataclass(frozen=True)
 class Table:
-    """One of the paper's Tables 2 to 7."""
+    """One of the paper's Tables 2 to 7, with the prose of its book page."""
 
     number: int  # 2..7
     title: str  # what it compares
     order: tuple[str, ...] = ()  # PAPER: row labels in print order (empty: catalogue order)
+    intro: str = ""  # the page's first paragraph (MyST markdown): what the rows change
+    notes: tuple[Note, ...] = ()  # admonitions after the row map (assumptions, deviations)
+    contrast: bool = True  # the page names every row's new test mAP next to the paper's best
 
     @property
     def rows(self) -> tuple[TableRow, ...]:
@@ -381,23 +400,97 @@ if len(_BY_NAME) != len(EXPERIMENTS):
 # ================================================================================================
 # The paper's tables
 # ================================================================================================
+# The intros and notes are the prose of each table's book page (book/_templates/table.md); the
+# numbers on the page are glued from results/, never typed here.
 TABLES: dict[int, Table] = {
     t.number: t
     for t in (
-        Table(2, "the MuscleMap benchmark"),
-        Table(3, "module ablation of TransM3E", ("w/o MCT", "w/o MCTKD", "w/o MCTF", "w/ all")),
+        Table(
+            2,
+            "the MuscleMap benchmark",
+            intro=(
+                "The paper's Table 2 benchmarks two statistical baselines (random scores and "
+                '"every muscle active"), three skeleton networks, eight video networks and '
+                "TransM3E on MuscleMap136. Each row below is one experiment of the study, trained "
+                "and evaluated by the same engine with the same mAP definition."
+            ),
+            contrast=False,  # 14 rows are too many for one sentence; the tables show them
+        ),
+        Table(
+            3,
+            "module ablation of TransM3E",
+            ("w/o MCT", "w/o MCTKD", "w/o MCTF", "w/ all"),
+            intro=(
+                "Table 3 removes one of TransM3E's three modules at a time: the multiple "
+                "classification tokens (MCT), their distillation from the skeleton branch "
+                '(MCTKD), or the token fusion (MCTF). "w/ all" is the full model of Table 2.'
+            ),
+            notes=(
+                Note(
+                    "note",
+                    "Assumption: which printed row is which",
+                    "The paper's text version of Table 3 lost its check marks and shows three "
+                    'numeric rows. The gains that section 4.7 reports for "w/ all" over each '
+                    "ablation identify the first row as w/o MCT and the second as w/o MCTF; "
+                    "w/o MCTKD has the same gains as w/o MCT, so it carries the first row's "
+                    "numbers. The tag sits next to the Table 3 entries in "
+                    "`musclemap_lib/study/catalogue.py` and is listed on the {doc}`discrepancies` "
+                    "page.",
+                ),
+            ),
+        ),
         Table(
             4,
             "where and what to distil",
             ("FL-KD", "DE-KD", "SP-KD", "FL-MCTKD", "DE-MCTKD", "SP-MCTKD"),
+            intro=(
+                "Table 4 compares conventional knowledge distillation (KD, on one classification "
+                "token) with MCT distillation (MCTKD, per muscle-group token), each at the final "
+                "layer (FL), after every block (DE) or after each feature-map reduction and the "
+                "final block (SP). Following the paper's appendix E, none of these rows uses MCTF."
+            ),
+            notes=(
+                Note(
+                    "note",
+                    'SP-MCTKD is the run "w/o MCTF" of Table 3',
+                    "Appendix E says that every Table 4 row uses MCTs without MCTF, so SP-MCTKD "
+                    "has the configuration of Table 3's w/o MCTF and the study runs it once "
+                    "(experiment `transm3e_no_mctf`). The paper prints TransM3E's full numbers in "
+                    "this row; we keep the paper's numbers as printed.",
+                ),
+            ),
         ),
         Table(
             5,
             "token fusion",
             ("Sum", "Multiplication", "SelfAttention", "CrossAttention", "MCTF (ours)"),
+            intro=(
+                "Table 5 replaces MCTF, the paper's fusion of the classification and distillation "
+                "tokens, by simpler fusions: sum, multiplication, self-attention and "
+                'cross-attention. "MCTF (ours)" is the full TransM3E.'
+            ),
         ),
-        Table(6, "late fusion", ("LateFusionSum", "LateFusionConcat", "LateFusionMul", "Ours")),
-        Table(7, "modality of MViTv2-S with MCT", ("Optical Flow", "RGB Difference", "RGB")),
+        Table(
+            6,
+            "late fusion",
+            ("LateFusionSum", "LateFusionConcat", "LateFusionMul", "Ours"),
+            intro=(
+                "Table 6 compares TransM3E with late fusion of the two stage-1 models (MViTv2-S "
+                "with MCT on RGB and HD-GCN with MCT on the skeleton): the mean of their scores, a "
+                "trained head on their joined features, or the product of their scores. "
+                '"Ours" is the full TransM3E.'
+            ),
+        ),
+        Table(
+            7,
+            "modality of MViTv2-S with MCT",
+            ("Optical Flow", "RGB Difference", "RGB"),
+            intro=(
+                "Table 7 trains MViTv2-S with multiple classification tokens on three video "
+                "modalities: optical flow, RGB differences and RGB. The RGB run is also stage 1 "
+                "of TransM3E's main branch."
+            ),
+        ),
     )
 }
 assert tuple(TABLES) == TABLE_NUMBERS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -193,3 +194,46 @@ def test_near_baselines_lists_runs_whose_interval_overlaps_a_baseline(results):
     # known test: mvitv2_s 62 [59, 65], hdgcn 52 [49, 55]; Random's interval ends at 52.
     assert tables.near_baselines("smoke") == ["hdgcn"]
     assert tables.near_baselines("smoke", split="new_test") == []  # no baseline on new test
+
+
+def test_paper_best_is_the_row_the_paper_ranks_first_on_new_test():
+    best = {n: tables.paper_best(n).label for n in study.TABLES}
+    assert best == {
+        2: "TransM3E (Ours)",
+        3: "w/ all",
+        4: "SP-MCTKD",  # the paper prints the full model's numbers here (64.2 as w/ all)
+        5: "MCTF (ours)",
+        6: "Ours",
+        7: "RGB",
+    }
+
+
+def test_highlight_names_the_papers_first_row_and_the_others_from_glue_values(results):
+    g = tables.glue_values(tables.comparison(6, "smoke"), 6)  # no Table 6 row has run
+    assert g["t6_highlight"] == tables.highlight(g, 6)
+    assert '"Ours" (64.2 new test mAP in the paper), has no result' in g["t6_highlight"]
+    g |= {  # as if two rows had run
+        "t6_transm3e_new_test_map": 50.0,
+        "t6_transm3e_new_test_diff": -14.2,
+        "t6_transm3e_mean_test_map": 60.0,
+        "t6_late_fusion_sum_new_test_map": 47.0,
+    }
+    text = tables.highlight(g, 6)
+    assert text.startswith('The row the paper ranks first on new test, "Ours", reaches 50.0 new')
+    assert "(paper 64.2, difference -14.2) and 60.0 mean test mAP (paper 81.0)." in text
+    assert text.endswith(
+        "the other rows reach: LateFusionSum 47.0, LateFusionConcat not run and LateFusionMul "
+        "not run."
+    )
+    two = tables.glue_values(tables.comparison(2, "smoke"), 2)["t2_highlight"]
+    assert "other rows" not in two  # Table 2 does not list its 13 other rows
+
+
+def test_every_glue_key_of_a_rendered_table_page_is_glued(results):
+    template = (book.book_dir() / book.TABLE_TEMPLATE).read_text(encoding="utf-8")
+    for n in study.TABLES:
+        page = book.render_table_page(n, template)
+        used = set(re.findall(r"\{glue:text\}`([\w]+)(?::[^`]*)?`", page))
+        glued = set(tables.glue_values(tables.comparison(n, "smoke"), n)) | {"profile"}
+        assert f"t{n}_highlight" in used and f"t{n}_best_name" in used
+        assert used <= glued, (n, sorted(used - glued))
