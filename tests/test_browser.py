@@ -12,6 +12,7 @@ The screenshots are kept in the test's temporary folder (their paths are printed
 from __future__ import annotations
 
 import base64
+import csv
 import html
 import json
 import os
@@ -372,16 +373,54 @@ new Promise((done, fail) => {  // wait until the first draw filled the score tab
 """
 
 
+def _synth_first_clip(profile: str, root: Path) -> str | None:
+    """Render the source video of the page's first clip into ``root/synth-<profile>``.
+
+    The page then has frames for that clip only (a data folder need not be complete), which
+    tests both the frames and the "no frames" state in one page. None when the profile is not a
+    MuscleMap-Synth one.
+    """
+    from musclemap_lib.evaluation.records import load_scores
+    from musclemap_lib.figures.explorer import DEFAULT_MODELS
+    from musclemap_lib.paths import results_dir
+    from musclemap_lib.synth import writer as W
+
+    clip = load_scores(results_dir(profile) / DEFAULT_MODELS[0])["new_test"].clip_ids[0]
+    m = re.search(r"-s(\d+)-c\d+$", clip)
+    if m is None or profile not in W.PROFILES:
+        return None
+    prof = W.get_profile(profile)
+    plan = next(p for p in W.plan_sources(prof) if p.index == int(m.group(1)))
+    out = root / f"synth-{profile}"
+    (out / "videos").mkdir(parents=True)
+    (out / "skeletons").mkdir()
+    rows = W.render_source((plan, prof, 0, str(out)))
+    with open(out / "manifest.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=W.MANIFEST_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    return clip
+
+
 @pytest.fixture(scope="module")
 def explorer_html(tmp_path_factory) -> Path:
-    """The explorer page built by jupyter-book (the book's profile, the committed results)."""
-    from musclemap_lib.figures.explorer import scored_experiments
+    """The explorer page built by jupyter-book (the book's profile, the committed results).
+
+    The data root (``MUSCLEMAP_DATA_ROOT``, read by the page's kernel) holds the first clip's
+    video only.
+    """
+    from musclemap_lib.figures.explorer import DEFAULT_MODELS, scored_experiments
     from musclemap_lib.reproduce import study_profile
 
     profile = study_profile()
-    if len(scored_experiments(profile)) < 3:
-        pytest.skip(f"fewer than 3 scored runs under results/{profile}: run `make reproduce`")
-    return build_explorer_book(tmp_path_factory.mktemp("explorer-book"))
+    found = scored_experiments(profile)
+    if len(found) < 3 or not set(DEFAULT_MODELS) <= set(found):
+        pytest.skip(f"results/{profile} lacks the explorer's runs: run `make reproduce`")
+    tmp = tmp_path_factory.mktemp("explorer-book")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MUSCLEMAP_DATA_ROOT", str(tmp / "data"))
+        _synth_first_clip(profile, tmp / "data")
+        return build_explorer_book(tmp)
 
 
 @pytest.fixture
@@ -493,7 +532,9 @@ def test_explorer_follows_the_selections_with_the_values_of_scores_npz(
     assert (first["model_a"], first["model_b"]) == DEFAULT_MODELS
     assert first["split"] == "new_test" and first["ap_cells"] > 0
     _check_state(first, profile)
-    assert ("No frames" in first["frames"]["text"]) or first["frames"]["img"] == 1
+    # the first clip has frames (the fixture rendered its video), marked in the clip menu
+    assert first["frames"]["img"] == 1, first["frames"]["text"]
+    assert browser.evaluate("mm.options('explorer-clip')")[0] == f"{first['clip']} \u25a3"
 
     # another experiment: the table and the first body map change to its scores
     other = next(e for e in scored_experiments(profile) if e not in DEFAULT_MODELS)
@@ -511,6 +552,7 @@ def test_explorer_follows_the_selections_with_the_values_of_scores_npz(
     third = browser.evaluate("mm.state()")
     assert third["split"] == "known_test" and third["clip"] != first["clip"]
     _check_state(third, profile)
+    assert third["frames"]["img"] == 0 and "No frames kept" in third["frames"]["text"]
 
     # the second model
     browser.evaluate(

@@ -406,8 +406,9 @@ def load_sprites(
         sprites[cid] = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
     note = (
         f"Frames ({SPRITE_FRAMES} per clip, spaced evenly) are kept for the first "
-        f"{per_activity} clips of each activity of the test splits ({len(sprites)} clips, "
-        "marked \u25a3 in the clip list); the other clips show scores only."
+        f"{per_activity} clips of each activity of the test splits ({len(sprites)} "
+        f"clip{'' if len(sprites) == 1 else 's'} here, marked \u25a3 in the clip list); the "
+        "other clips show scores only."
     )
     return sprites, note
 
