@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = study_profile()
     with tempfile.TemporaryDirectory(prefix="bench-explorer-") as tmp:
         tmp = Path(tmp)
-        page = args.html
+        page = args.html.resolve() if args.html is not None else None
         if page is None:
             from test_browser import build_explorer_book
 
