@@ -20,7 +20,7 @@ What the reader picks and sees (issue 14):
 
 Scores travel as thousandths in ``uint16`` arrays (what the table shows, to three decimals);
 Bokeh serialises NumPy arrays as gzip-compressed base64, which keeps the page small.
-Everything is computed here in Python; the JavaScript only looks values up and formats them.
+Everything is computed here in Python; the JavaScript only looks values up, marks and formats them.
 """
 
 from __future__ import annotations
@@ -518,6 +518,8 @@ def _store(data: ExplorerData) -> dict[str, Any]:
     }
 
 
+# ASSUMPTION: the marks follow the score as the table shows it (thousandths), so a score in
+# [0.4995, 0.5) shows as 0.500 and counts as predicted, where gradcam.marks on the float would not.
 # The callback of every selection (and of the document's first draw). Bokeh hands ``store`` (see
 # _store) over as plain objects or Map objects, hence get/put; its arrays are typed arrays of
 # shape (N, 20) stored row-major, so clip i's group g is a[i * 20 + g].
