@@ -1,6 +1,6 @@
 """The book's explorer page: its size and how long headless Chromium takes to load and draw it.
 
-    python benchmarks/bench_explorer.py                  # build the page from results/, then measure
+    python benchmarks/bench_explorer.py                  # build from results/, then measure
     python benchmarks/bench_explorer.py --synth-frames   # with the clips' frames (see below)
     python benchmarks/bench_explorer.py --html book/_build/html/explorer.html   # a built page
 

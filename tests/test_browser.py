@@ -5,7 +5,8 @@ The index and Table 2 tests use the smoke study of tests/test_reproduce.py (one 
 session); the explorer tests build a book of the explorer page alone from the committed results
 (the book's profile, ``book/_study.json``, default cpu) and check that it makes no network
 request. Chromium is Debian's ``chromium`` (``.ci/run`` installs it when it runs as root); without
-it the tests are skipped with a visible reason. Chromium starts with its network features off: the machines have no network.
+it the tests are skipped with a visible reason. Chromium starts with its network features off:
+the machines have no network.
 The screenshots are kept in the test's temporary folder (their paths are printed).
 """
 
@@ -472,7 +473,8 @@ def test_explorer_page_has_launch_buttons_and_the_study_footer(explorer_html):
     )
     total = explorer_html.stat().st_size + size
     print(
-        f"explorer.html {explorer_html.stat().st_size / 1e6:.2f} MB, with assets {total / 1e6:.2f} MB"
+        f"explorer.html {explorer_html.stat().st_size / 1e6:.2f} MB, "
+        f"with assets {total / 1e6:.2f} MB"
     )
     assert total < 8e6
 

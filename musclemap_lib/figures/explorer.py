@@ -575,7 +575,8 @@ try {
     ? '<img src="' + uri + '" alt="frames of clip ' + esc(w.clip.value) + '">'
       + '<p>' + esc(w.clip.value) + ': ' + esc(acts[act[ci]]) + '</p>'
     : '<p class="mm-none">No frames kept for clip ' + esc(w.clip.value) + ' ('
-      + esc(acts[act[ci]]) + ').</p>') + '<p class="mm-note">' + esc(get(store, "frames_note")) + '</p></div>';
+      + esc(acts[act[ci]]) + ').</p>')
+    + '<p class="mm-note">' + esc(get(store, "frames_note")) + '</p></div>';
   // ---- body maps and the score table ---------------------------------------------------------
   const models = [[w.model_a.value, body_a, fig_a], [w.model_b.value, body_b, fig_b]];
   const qs = models.map(([exp, src, fig]) => {
@@ -601,7 +602,8 @@ try {
   };
   let html = '<table class="mm-scores" data-split="' + split + '" data-clip="'
     + esc(w.clip.value) + '" data-model-a="' + esc(w.model_a.value) + '" data-model-b="'
-    + esc(w.model_b.value) + '"><thead><tr><th>muscle group</th><th>ground truth</th><th colspan="2">'
+    + esc(w.model_b.value) + '"><thead><tr><th>muscle group</th><th>ground truth</th>'
+    + '<th colspan="2">'
     + esc(get(names, w.model_a.value)) + '</th><th colspan="2">' + esc(get(names, w.model_b.value))
     + '</th></tr></thead><tbody>';
   for (let g = 0; g < K; g++) {

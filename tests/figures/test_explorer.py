@@ -1,4 +1,4 @@
-"""The book's client-side explorer (musclemap_lib/figures/explorer.py) on a hand-made results folder.
+"""The book's client-side explorer (musclemap_lib/figures/explorer.py) on hand-made results.
 
 The results are a few clips per activity with random scores (test inputs, not results); the data
 folder holds two tiny videos, for the frames. The page itself is driven in a browser by
