@@ -204,6 +204,30 @@ def regions_by_muscle() -> dict[str, list[View]]:
     return {m: [v for v in VIEWS if m in REGIONS[v]] for m in MUSCLE_GROUPS}
 
 
+def view_outlines(
+    view: View, shared: bool = False
+) -> tuple[list[np.ndarray], list[tuple[str, int, np.ndarray]]]:
+    """The polygons of one view: the silhouette and the regions, as :func:`draw_body_map` draws them.
+
+    Args:
+        view: ``"front"`` or ``"back"``.
+        shared: shift the view as when both views share one Axes (front left, back right).
+
+    Returns:
+        ``(silhouette, regions)``: the silhouette's ``(N, 2)`` polygons, and for each region
+        polygon ``(muscle_id, k, (N, 2) polygon)``, ``k`` counting the polygons of that muscle
+        group on this view (the ``k`` of the patch ``gid``).
+    """
+    dx = (-_VIEW_SHIFT / 2 if view == "front" else _VIEW_SHIFT / 2) if shared else 0.0
+    shift = np.array([dx, 0.0])
+    silhouette = [xy + shift for shape in SILHOUETTE for xy in shape.outlines()]
+    regions: list[tuple[str, int, np.ndarray]] = []
+    for muscle, shapes in REGIONS[view].items():
+        polys = [xy + shift for shape in shapes for xy in shape.outlines()]
+        regions.extend((muscle, k, xy) for k, xy in enumerate(polys))
+    return silhouette, regions
+
+
 def _check_probs(probs: Sequence[float] | np.ndarray) -> np.ndarray:
     p = np.asarray(probs, dtype=float)
     if p.shape != (NUM_MUSCLES,):
@@ -284,30 +308,23 @@ def draw_body_map(
 
     for view, axis in (("front", ax_front), ("back", ax_back)):
         dx = (-_VIEW_SHIFT / 2 if view == "front" else _VIEW_SHIFT / 2) if shared else 0.0
-        shift = np.array([dx, 0.0])
-        for shape in SILHOUETTE:
-            for xy in shape.outlines():
-                axis.add_patch(
-                    Polygon(xy + shift, closed=True, fc=_SKIN, ec=_SKIN_EDGE, lw=0.8, zorder=1)
-                )
-        for muscle, shapes in REGIONS[view].items():
+        silhouette, regions = view_outlines(view, shared)
+        for xy in silhouette:
+            axis.add_patch(Polygon(xy, closed=True, fc=_SKIN, ec=_SKIN_EDGE, lw=0.8, zorder=1))
+        for muscle, k, xy in regions:
             i = MUSCLE_GROUPS.index(muscle)
             on = i in active
-            k = 0
-            for shape in shapes:
-                for xy in shape.outlines():
-                    axis.add_patch(
-                        Polygon(
-                            xy + shift,
-                            closed=True,
-                            fc=colormap(norm(p[i])),
-                            ec=_TRUTH_EDGE if on else _EDGE,
-                            lw=2.0 if on else 0.5,
-                            zorder=3 if on else 2,
-                            gid=f"{view}:{muscle}:{k}",
-                        )
-                    )
-                    k += 1
+            axis.add_patch(
+                Polygon(
+                    xy,
+                    closed=True,
+                    fc=colormap(norm(p[i])),
+                    ec=_TRUTH_EDGE if on else _EDGE,
+                    lw=2.0 if on else 0.5,
+                    zorder=3 if on else 2,
+                    gid=f"{view}:{muscle}:{k}",
+                )
+            )
         label_y = -9.0
         axis.text(dx, label_y, view.capitalize(), ha="center", va="top", fontsize=10)
         half = 46.0 + (_VIEW_SHIFT / 2 if shared else 0.0)
