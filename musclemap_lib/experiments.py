@@ -505,9 +505,9 @@ class Profile:
 
 
 def _data(scale: str, sampling_rate: int, test_views: int, cache: bool) -> DataConfig:
-    from musclemap_lib.models.scales import SCALE_SPECS
+    from musclemap_lib.models.scales import SCALES
 
-    s = SCALE_SPECS[scale]
+    s = SCALES[scale]
     if s.size == 224:
         return DataConfig(
             num_frames=s.frames, sampling_rate=sampling_rate, test_views=test_views, cache=cache
@@ -697,8 +697,8 @@ def _stage1_state(profile: str, dep: str, seed: int) -> dict[str, Any]:
 def _build_model(exp: Experiment, run: RunConfig) -> Any:
     from musclemap_lib.models import build_model
 
-    kwargs = {"seed": run.seed} if exp.model == "random" else {}
-    return build_model(exp.model, scale=run.scale, **kwargs)
+    # The run's seed_everything(seed) seeds every model, the Random baseline included.
+    return build_model(exp.model, scale=run.scale)
 
 
 def _load_stage1(model: Any, exp: Experiment, profile: str, seed: int) -> None:

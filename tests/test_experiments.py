@@ -8,7 +8,7 @@ import pytest
 
 from musclemap_lib import experiments as E
 from musclemap_lib.models import list_models
-from musclemap_lib.models.scales import SCALE_SPECS
+from musclemap_lib.models.scales import SCALES
 from musclemap_lib.models.transm3e import stage1_models, variant_config
 
 
@@ -65,7 +65,7 @@ def test_profiles():
     assert (paper.data.num_frames, paper.data.sampling_rate, paper.data.crop_size) == (16, 4, 224)
     assert paper.lr == 1e-4 and paper.epochs == 80 and paper.stage2_epochs == 80
     for name, prof in E.PROFILES.items():
-        spec = SCALE_SPECS[prof.scale]
+        spec = SCALES[prof.scale]
         assert (prof.data.num_frames, prof.data.crop_size) == (spec.frames, spec.size), name
         assert prof.train_config(E.get_experiment("random")) is None
         t = prof.train_config(E.get_experiment("transm3e"))

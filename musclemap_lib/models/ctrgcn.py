@@ -10,6 +10,7 @@ module and the unit residual. 1,426,114 parameters at 20 classes (COCO-17, M=1) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,13 +24,15 @@ from musclemap_lib.models.gcn_layers import (
     SkeletonGCN,
     UnitSpec,
     bn_init,
-    build_config,
     conv_init,
+    gcn_config,
     residual_path,
     unit_plan,
 )
 from musclemap_lib.models.graph import ctrgcn_spatial
-from musclemap_lib.models.registry import Scale, register_model
+from musclemap_lib.models.registry import lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec
+from musclemap_lib.muscles import NUM_MUSCLES
 from musclemap_lib.skeleton import NUM_JOINTS
 
 
@@ -174,7 +177,12 @@ class CTRGCN(SkeletonGCN):
 CTRGCN_VARIANTS: dict[str, CTRGCNConfig] = {"ctrgcn": CTRGCNConfig()}
 
 
+def config(name: str = "ctrgcn", scale: ScaleSpec = PAPER, **overrides: Any) -> CTRGCNConfig:
+    """Variant ``name`` of :data:`CTRGCN_VARIANTS` with field overrides, its stage plan scaled."""
+    return gcn_config(lookup(CTRGCN_VARIANTS, name, "CTR-GCN variant"), scale, overrides)
+
+
 @register_model
-def ctrgcn(scale: Scale = "paper", num_classes: int = 20, **overrides) -> CTRGCN:
+def ctrgcn(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **overrides) -> CTRGCN:
     """CTR-GCN (1,426,114 parameters at paper scale, 20 classes); overrides: CTRGCNConfig fields."""
-    return CTRGCN(build_config(CTRGCN_VARIANTS["ctrgcn"], scale, overrides), num_classes)
+    return CTRGCN(config("ctrgcn", scale, **overrides), num_classes)

@@ -1,7 +1,7 @@
 """Blocks shared by the skeleton GCNs (ST-GCN, CTR-GCN, HD-GCN): one implementation each.
 
-* :class:`GCNStage` / :func:`unit_plan` / :func:`scale_stages`: the 10-unit channel plan of all
-  three models (reference/baselines.md section 6) and its cpu/smoke reduction;
+* :class:`GCNStage` / :func:`unit_plan` / :func:`scale_stages` / :func:`gcn_config`: the 10-unit
+  channel plan of all three models (reference/baselines.md section 6) and its cpu/smoke reduction;
 * :class:`UnitTCN`: temporal conv + BN (with kernel 1, the strided residual of every unit);
 * :func:`residual_path`: none / identity / :class:`UnitTCN`, as the originals choose it;
 * :class:`MultiScaleTemporalConv`: CTR-GCN's temporal module, also used by HD-GCN;
@@ -26,8 +26,7 @@ from torch import nn
 
 from musclemap_lib.modalities import SKELETON_CHANNELS
 from musclemap_lib.models.base import AMGEModel
-from musclemap_lib.models.registry import Scale
-from musclemap_lib.models.scales import scaled_depth, scaled_width
+from musclemap_lib.models.scales import ScaleSpec, scaled_depth, scaled_width
 
 
 # ----------------------------------------------------------------------------------------------
@@ -56,7 +55,7 @@ class UnitSpec:
     residual: bool  # the unit-level residual (False only for the very first unit)
 
 
-def scale_stages(stages: Sequence[GCNStage], scale: Scale) -> tuple[GCNStage, ...]:
+def scale_stages(stages: Sequence[GCNStage], scale: ScaleSpec) -> tuple[GCNStage, ...]:
     """Shrink a stage plan by the rules of :mod:`musclemap_lib.models.scales`.
 
     Widths go through :func:`scaled_width`, unit counts through :func:`scaled_depth`; the temporal
@@ -87,8 +86,10 @@ def unit_plan(stages: Sequence[GCNStage], in_channels: int) -> tuple[UnitSpec, .
 C = TypeVar("C")
 
 
-def build_config(base: C, scale: Scale, overrides: Mapping[str, Any]) -> C:
+def gcn_config(base: C, scale: ScaleSpec, overrides: Mapping[str, Any]) -> C:
     """Apply builder overrides to a config dataclass, then scale its ``stages`` field.
+
+    The shared body of each GCN family's ``config(name, scale, **overrides)``.
 
     Raises:
         ValueError: for an override that is not a field of the config.
@@ -424,8 +425,8 @@ __all__ = [
     "UnitSpec",
     "UnitTCN",
     "bn_init",
-    "build_config",
     "conv_init",
+    "gcn_config",
     "residual_path",
     "scale_stages",
     "unit_plan",

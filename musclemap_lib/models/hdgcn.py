@@ -17,7 +17,7 @@ parameter audit reports which one matches (reference/baselines.md section 6.4).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -31,13 +31,15 @@ from musclemap_lib.models.gcn_layers import (
     SkeletonGCN,
     UnitSpec,
     bn_init,
-    build_config,
     conv_init,
+    gcn_config,
     residual_path,
     unit_plan,
 )
 from musclemap_lib.models.graph import COCO_HIERARCHIES, check_groups, hierarchy_adjacency
-from musclemap_lib.models.registry import Scale, register_model
+from musclemap_lib.models.registry import lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec
+from musclemap_lib.muscles import NUM_MUSCLES
 from musclemap_lib.skeleton import NUM_JOINTS
 
 Hierarchy = Literal["coco_l4", "coco_l1"]
@@ -312,14 +314,17 @@ HDGCN_VARIANTS: dict[str, HDGCNConfig] = {
 }
 
 
+def config(name: str = "l4", scale: ScaleSpec = PAPER, **overrides: Any) -> HDGCNConfig:
+    """Variant ``name`` of :data:`HDGCN_VARIANTS` with field overrides, its stage plan scaled."""
+    return gcn_config(lookup(HDGCN_VARIANTS, name, "HD-GCN variant"), scale, overrides)
+
+
 @register_model
-def hdgcn(scale: Scale = "paper", num_classes: int = 20, variant: str = "l4", **overrides) -> HDGCN:
+def hdgcn(
+    scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, variant: str = "l4", **overrides
+) -> HDGCN:
     """HD-GCN; ``variant`` ``"l4"`` (default, 1,289,346 params) or ``"l1"`` (839,832).
 
     ``overrides`` replace fields of :class:`HDGCNConfig`; the stage plan is then scaled.
     """
-    if variant not in HDGCN_VARIANTS:
-        raise ValueError(
-            f"unknown HD-GCN variant {variant!r}; choose from {sorted(HDGCN_VARIANTS)}"
-        )
-    return HDGCN(build_config(HDGCN_VARIANTS[variant], scale, overrides), num_classes)
+    return HDGCN(config(variant, scale, **overrides), num_classes)

@@ -34,8 +34,9 @@ from torch import nn
 from musclemap_lib.modalities import VIDEO_CHANNELS, VIDEO_MODALITIES
 from musclemap_lib.models.base import AMGEModel
 from musclemap_lib.models.layers import DropPath, Mlp, init_transformer_weights
-from musclemap_lib.models.registry import Scale, register_model
-from musclemap_lib.models.scales import scaled_depth, scaled_width, spec
+from musclemap_lib.models.registry import lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec, scaled_depth, scaled_width
+from musclemap_lib.muscles import NUM_MUSCLES
 
 Triple = tuple[int, int, int]
 
@@ -566,7 +567,7 @@ MVIT_CONFIGS: dict[str, MViTConfig] = {
 _CONFIG_FIELDS = {f.name for f in fields(MViTConfig) if f.init}
 
 
-def mvit_config(name: str, scale: Scale = "paper", **overrides: Any) -> MViTConfig:
+def config(name: str, scale: ScaleSpec = PAPER, **overrides: Any) -> MViTConfig:
     """The configuration of a variant at a scale, with field overrides.
 
     Scaling (the rules of :mod:`musclemap_lib.models.scales`): the first-stage width and the head
@@ -580,14 +581,12 @@ def mvit_config(name: str, scale: Scale = "paper", **overrides: Any) -> MViTConf
     Raises:
         ValueError: for an unknown variant or an unknown override.
     """
-    if name not in MVIT_CONFIGS:
-        raise ValueError(f"unknown MViT variant {name!r}; choose from {sorted(MVIT_CONFIGS)}")
+    base = lookup(MVIT_CONFIGS, name, "MViT variant")
     unknown = set(overrides) - _CONFIG_FIELDS
     if unknown:
         raise ValueError(
             f"unknown MViT option(s) {sorted(unknown)}; valid: modality, {sorted(_CONFIG_FIELDS)}"
         )
-    base, s = MVIT_CONFIGS[name], spec(scale)
     embed = scaled_width(base.embed_dim, scale)
     head_dim = scaled_width(base.head_dim, scale)
     if embed % head_dim:
@@ -596,29 +595,25 @@ def mvit_config(name: str, scale: Scale = "paper", **overrides: Any) -> MViTConf
         "embed_dim": embed,
         "num_heads": embed // head_dim,
         "stage_depths": tuple(scaled_depth(d, scale) for d in base.stage_depths),
-        "num_frames": s.frames,
-        "crop_size": s.size,
+        "num_frames": scale.frames,
+        "crop_size": scale.size,
     }
     return replace(base, **{**scaled, **overrides})
 
 
 def _build(
-    name: str,
-    scale: Scale = "paper",
-    num_classes: int = 20,
-    modality: str = "rgb",
-    **overrides: Any,
+    name: str, scale: ScaleSpec, num_classes: int, modality: str = "rgb", **overrides: Any
 ) -> MViT:
-    return MViT(mvit_config(name, scale, **overrides), num_classes=num_classes, modality=modality)
+    return MViT(config(name, scale, **overrides), num_classes=num_classes, modality=modality)
 
 
 @register_model
-def mvitv2_s(**kw: Any) -> MViT:
+def mvitv2_s(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> MViT:
     """MViTv2-S (16 blocks, 34,245,524 parameters at paper scale with 20 classes)."""
-    return _build("mvitv2_s", **kw)
+    return _build("mvitv2_s", scale, num_classes, **variant)
 
 
 @register_model
-def mvitv2_b(**kw: Any) -> MViT:
+def mvitv2_b(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> MViT:
     """MViTv2-B (24 blocks, 50,901,044 parameters at paper scale, 16 frames, 20 classes)."""
-    return _build("mvitv2_b", **kw)
+    return _build("mvitv2_b", scale, num_classes, **variant)

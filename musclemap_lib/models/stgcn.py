@@ -14,6 +14,7 @@ PAPER: Table 2 lists ST-GCN at 2.6M parameters. Only the *uniform* partition (K=
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,12 +25,14 @@ from musclemap_lib.models.gcn_layers import (
     GCNStage,
     SkeletonGCN,
     UnitSpec,
-    build_config,
+    gcn_config,
     residual_path,
     unit_plan,
 )
 from musclemap_lib.models.graph import PARTITION_STRATEGIES, PartitionStrategy, stgcn_partitions
-from musclemap_lib.models.registry import Scale, register_model
+from musclemap_lib.models.registry import lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec
+from musclemap_lib.muscles import NUM_MUSCLES
 from musclemap_lib.skeleton import NUM_JOINTS
 
 
@@ -143,16 +146,17 @@ STGCN_VARIANTS: dict[str, STGCNConfig] = {
 }
 
 
+def config(name: str = "uniform", scale: ScaleSpec = PAPER, **overrides: Any) -> STGCNConfig:
+    """Variant ``name`` of :data:`STGCN_VARIANTS` with field overrides, its stage plan scaled."""
+    return gcn_config(lookup(STGCN_VARIANTS, name, "ST-GCN variant"), scale, overrides)
+
+
 @register_model
 def stgcn(
-    scale: Scale = "paper", num_classes: int = 20, variant: str = "uniform", **overrides
+    scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, variant: str = "uniform", **overrides
 ) -> STGCN:
     """ST-GCN; ``variant`` ``"uniform"`` (default, 2,635,268 params) or ``"spatial"`` (3,078,424).
 
     ``overrides`` replace fields of :class:`STGCNConfig`; the stage plan is then scaled.
     """
-    if variant not in STGCN_VARIANTS:
-        raise ValueError(
-            f"unknown ST-GCN variant {variant!r}; choose from {sorted(STGCN_VARIANTS)}"
-        )
-    return STGCN(build_config(STGCN_VARIANTS[variant], scale, overrides), num_classes)
+    return STGCN(config(variant, scale, **overrides), num_classes)

@@ -54,6 +54,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from musclemap_lib.modalities import VIDEO_MODALITIES
+from musclemap_lib.models import mvit
 from musclemap_lib.models.base import AMGEModel
 from musclemap_lib.models.fusion import (
     DEFAULT_MCTF,
@@ -70,8 +71,9 @@ from musclemap_lib.models.fusion import (
 )
 from musclemap_lib.models.hdgcn import HDGCN
 from musclemap_lib.models.hdgcn import hdgcn as build_hdgcn
-from musclemap_lib.models.mvit import MViT, mvit_config
-from musclemap_lib.models.registry import Scale, register_model
+from musclemap_lib.models.mvit import MViT
+from musclemap_lib.models.registry import register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec
 
 log = logging.getLogger(__name__)
 
@@ -830,31 +832,31 @@ LATE_FUSION_VARIANTS: dict[str, LateFusionKind] = {
 
 
 def _mvit(
-    cfg: MCTVideoConfig, scale: Scale, num_classes: int, overrides: Mapping[str, Any]
+    cfg: MCTVideoConfig, scale: ScaleSpec, num_classes: int, overrides: Mapping[str, Any]
 ) -> MViT:
     p = cfg.num_distill + cfg.num_tokens
-    mcfg = mvit_config(
+    mcfg = mvit.config(
         cfg.backbone, scale, num_prefix_tokens=p, learn_prefix_tokens=False, **overrides
     )
     return MViT(mcfg, num_classes=num_classes, modality=cfg.modality)
 
 
 def build_mct_video(
-    cfg: MCTVideoConfig, scale: Scale = "paper", num_classes: int = 20, **mvit_overrides: Any
+    cfg: MCTVideoConfig, scale: ScaleSpec = PAPER, num_classes: int = 20, **mvit_overrides: Any
 ) -> MCTVideo:
     """Build an :class:`MCTVideo`; ``mvit_overrides`` are fields of ``MViTConfig``."""
     return MCTVideo(cfg, _mvit(cfg, scale, num_classes, mvit_overrides), num_classes)
 
 
 def build_mct_skeleton(
-    cfg: MCTSkeletonConfig, scale: Scale = "paper", num_classes: int = 20, **hdgcn_overrides: Any
+    cfg: MCTSkeletonConfig, scale: ScaleSpec = PAPER, num_classes: int = 20, **hdgcn_overrides: Any
 ) -> MCTSkeleton:
     """Build an :class:`MCTSkeleton`; the token lift defaults to MViTv2-S's final width at ``scale``.
 
     ``hdgcn_overrides`` go to the ``hdgcn`` builder (e.g. ``variant="l1"``).
     """
     if cfg.token_dim is None:
-        cfg = replace(cfg, token_dim=mvit_config("mvitv2_s", scale).out_dim)
+        cfg = replace(cfg, token_dim=mvit.config("mvitv2_s", scale).out_dim)
     gcn = build_hdgcn(scale=scale, num_classes=num_classes, **hdgcn_overrides)
     return MCTSkeleton(cfg, gcn, num_classes)
 
@@ -872,7 +874,7 @@ def _branch_configs(
 
 def build_transm3e(
     cfg: TransM3EConfig,
-    scale: Scale = "paper",
+    scale: ScaleSpec = PAPER,
     num_classes: int = 20,
     mvit_overrides: Mapping[str, Any] | None = None,
     aux_overrides: Mapping[str, Any] | None = None,
@@ -881,7 +883,7 @@ def build_transm3e(
 
     Args:
         cfg: :class:`TransM3EConfig`.
-        scale: ``paper``, ``cpu`` or ``smoke``.
+        scale: the scale of both branches (:mod:`musclemap_lib.models.scales`).
         num_classes: number of muscle groups.
         mvit_overrides: ``MViTConfig`` fields for the RGB branch (and an RGB-difference teacher).
         aux_overrides: options of the auxiliary builder (``hdgcn`` or ``MViTConfig`` fields).
@@ -937,7 +939,7 @@ def stage1_models(name: str) -> tuple[str, str]:
 
 
 def _late_fusion(
-    kind: LateFusionKind, scale: Scale, num_classes: int, **overrides: Any
+    kind: LateFusionKind, scale: ScaleSpec, num_classes: int, **overrides: Any
 ) -> LateFusion:
     main_name, aux_name = stage1_models(f"late_fusion_{kind}")
     main = build_mct_video(MCT_VIDEO_VARIANTS[main_name], scale, num_classes)
@@ -945,7 +947,7 @@ def _late_fusion(
     return LateFusion(main, aux, kind, num_classes, **overrides)
 
 
-def _transm3e(name: str, scale: Scale, num_classes: int, **overrides: Any) -> TransM3E:
+def _transm3e(name: str, scale: ScaleSpec, num_classes: int, **overrides: Any) -> TransM3E:
     """Variant ``name`` with optional ``TransM3EConfig`` field overrides (e.g. ``predict="main"``)."""
     valid = {f.name for f in fields(TransM3EConfig)} | {"mvit_overrides", "aux_overrides"}
     unknown = set(overrides) - valid
@@ -957,144 +959,150 @@ def _transm3e(name: str, scale: Scale, num_classes: int, **overrides: Any) -> Tr
 
 
 @register_model
-def mvitv2_s_mct(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> MCTVideo:
+def mvitv2_s_mct(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> MCTVideo:
     """MViTv2-S with 20 classification tokens on RGB (Table 7 "RGB"; stage 1)."""
     return build_mct_video(MCT_VIDEO_VARIANTS["mvitv2_s_mct"], scale, num_classes, **kw)
 
 
 @register_model
-def mvitv2_s_mct_flow(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> MCTVideo:
+def mvitv2_s_mct_flow(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> MCTVideo:
     """MViTv2-S with MCT on optical flow (Table 7)."""
     return build_mct_video(MCT_VIDEO_VARIANTS["mvitv2_s_mct_flow"], scale, num_classes, **kw)
 
 
 @register_model
-def mvitv2_s_mct_rgb_diff(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> MCTVideo:
+def mvitv2_s_mct_rgb_diff(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> MCTVideo:
     """MViTv2-S with MCT on RGB differences (Table 7; the released teacher's stage 1)."""
     return build_mct_video(MCT_VIDEO_VARIANTS["mvitv2_s_mct_rgb_diff"], scale, num_classes, **kw)
 
 
 @register_model
-def mvitv2_s_sct(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> MCTVideo:
+def mvitv2_s_sct(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> MCTVideo:
     """MViTv2-S with a single classification token in our token wrapper (stage 1 of w/o MCT)."""
     return build_mct_video(MCT_VIDEO_VARIANTS["mvitv2_s_sct"], scale, num_classes, **kw)
 
 
 @register_model
-def hdgcn_mct(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> MCTSkeleton:
+def hdgcn_mct(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> MCTSkeleton:
     """HD-GCN with 20 classification tokens (Fig. 4; stage 1 of the skeleton branch)."""
     return build_mct_skeleton(MCT_SKELETON_VARIANTS["hdgcn_mct"], scale, num_classes, **kw)
 
 
 @register_model
-def hdgcn_sct(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> MCTSkeleton:
+def hdgcn_sct(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> MCTSkeleton:
     """HD-GCN with a single classification token (stage 1 of w/o MCT)."""
     return build_mct_skeleton(MCT_SKELETON_VARIANTS["hdgcn_sct"], scale, num_classes, **kw)
 
 
 @register_model
-def transm3e(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """TransM3E: SP-MCTKD + MCTF, skeleton (HD-GCN) auxiliary branch (Tables 2-6 "ours")."""
     return _transm3e("transm3e", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_no_mct(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_no_mct(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 3 w/o MCT: one token per set."""
     return _transm3e("transm3e_no_mct", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_no_mctkd(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_no_mctkd(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 3 w/o MCTKD: no distillation loss (the tokens and MCTF stay)."""
     return _transm3e("transm3e_no_mctkd", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_no_mctf(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_no_mctf(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 3 w/o MCTF: the tokens are averaged instead of fused."""
     return _transm3e("transm3e_no_mctf", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_fl_kd(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_fl_kd(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 4 FL-KD."""
     return _transm3e("transm3e_fl_kd", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_de_kd(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_de_kd(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 4 DE-KD."""
     return _transm3e("transm3e_de_kd", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_sp_kd(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_sp_kd(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 4 SP-KD."""
     return _transm3e("transm3e_sp_kd", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_fl_mctkd(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_fl_mctkd(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 4 FL-MCTKD."""
     return _transm3e("transm3e_fl_mctkd", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_de_mctkd(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_de_mctkd(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 4 DE-MCTKD."""
     return _transm3e("transm3e_de_mctkd", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_sp_mctkd(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_sp_mctkd(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 4 SP-MCTKD (appendix E: without MCTF; the same config as transm3e_no_mctf)."""
     return _transm3e("transm3e_sp_mctkd", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_fusion_sum(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_fusion_sum(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 5 Sum."""
     return _transm3e("transm3e_fusion_sum", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_fusion_mul(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_fusion_mul(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> TransM3E:
     """Table 5 Multiplication."""
     return _transm3e("transm3e_fusion_mul", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_fusion_selfattn(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_fusion_selfattn(
+    scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any
+) -> TransM3E:
     """Table 5 SelfAttention."""
     return _transm3e("transm3e_fusion_selfattn", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_fusion_crossattn(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_fusion_crossattn(
+    scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any
+) -> TransM3E:
     """Table 5 CrossAttention."""
     return _transm3e("transm3e_fusion_crossattn", scale, num_classes, **kw)
 
 
 @register_model
-def transm3e_rgbdiff_teacher(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> TransM3E:
+def transm3e_rgbdiff_teacher(
+    scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any
+) -> TransM3E:
     """The released code's TransM3E: frozen RGB-difference MViTv2-S teacher, dense KD."""
     return _transm3e("transm3e_rgbdiff_teacher", scale, num_classes, **kw)
 
 
 @register_model
-def late_fusion_sum(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> LateFusion:
+def late_fusion_sum(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> LateFusion:
     """Table 6 LateFusionSum: the mean of the two single-branch models' scores."""
     return _late_fusion("sum", scale, num_classes, **kw)
 
 
 @register_model
-def late_fusion_concat(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> LateFusion:
+def late_fusion_concat(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> LateFusion:
     """Table 6 LateFusionConcat: a trained head on the joined features."""
     return _late_fusion("concat", scale, num_classes, **kw)
 
 
 @register_model
-def late_fusion_mul(scale: Scale = "paper", num_classes: int = 20, **kw: Any) -> LateFusion:
+def late_fusion_mul(scale: ScaleSpec = PAPER, num_classes: int = 20, **kw: Any) -> LateFusion:
     """Table 6 LateFusionMul: the product of the two scores."""
     return _late_fusion("mul", scale, num_classes, **kw)

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from musclemap_lib.models import build_model, list_models
+from musclemap_lib.models.scales import SMOKE
 
 EXPECT = Path(__file__).parent / "expect"
 
@@ -58,8 +59,34 @@ def test_every_registered_model_is_pinned(weights: dict[str, dict[str, Any]]) ->
 @pytest.mark.parametrize("name", list_models())
 def test_seeded_initialisation_is_unchanged(name: str, weights: dict[str, dict[str, Any]]) -> None:
     torch.manual_seed(0)
-    got, want = fingerprint(build_model(name, "smoke")), weights[name]
+    got, want = fingerprint(build_model(name, SMOKE)), weights[name]
     for key in ("tensors", "numel", "keys_sha"):
         assert got[key] == want[key], f"{name}: {key} changed"
     for key in ("sum", "weighted_abs"):
         assert got[key] == pytest.approx(want[key], rel=1e-6, abs=1e-6), f"{name}: {key} changed"
+
+
+def _seed_everything(seed: int) -> None:
+    lightning = pytest.importorskip("lightning")
+    lightning.seed_everything(seed, workers=True, verbose=False)  # as the engine seeds a run
+
+
+@pytest.mark.parametrize("seeder", [torch.manual_seed, _seed_everything])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_scores_follow_the_run_seed(
+    seed: int, seeder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``random`` seeded by the run seed scores as ``random(seed=seed)`` did before.
+
+    The engine calls ``lightning.seed_everything(seed)`` (which calls ``torch.manual_seed``)
+    before it builds a model; the Random baseline reads that seed from torch's global RNG.
+    """
+    want = json.loads((EXPECT / "random_scores.json").read_text())[str(seed)]
+    for var in ("PL_GLOBAL_SEED", "PL_SEED_WORKERS"):  # restored after the test
+        monkeypatch.setenv(var, "0")
+    seeder(seed)
+    torch.rand(5)  # draws from the global stream do not move the seed the baseline reads
+    model = build_model("random", SMOKE)
+    batch = {"labels": torch.zeros(3, 20)}
+    for expected in want:  # two passes: the stream continues across batches
+        torch.testing.assert_close(model(batch), torch.tensor(expected), rtol=0, atol=0)

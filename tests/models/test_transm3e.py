@@ -12,7 +12,7 @@ from torch import nn
 from musclemap_lib.models import build_model, list_models
 from musclemap_lib.models import transm3e as tm
 from musclemap_lib.models.fusion import FusionOutput, combine_scores
-from musclemap_lib.models.scales import spec
+from musclemap_lib.models.scales import SMOKE
 
 B = 2
 
@@ -26,7 +26,7 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-S = spec("smoke")
+S = SMOKE
 ALL_NAMES = (
     list(tm.TRANSM3E_VARIANTS)
     + list(tm.LATE_FUSION_VARIANTS)
@@ -152,7 +152,7 @@ def test_skeleton_tokens_join_after_the_first_unit_and_travel_through_all() -> N
 
 def test_skeleton_distill_tokens_are_input_independent_without_the_merge() -> None:
     cfg = tm.MCTSkeletonConfig(distill_tokens=True, merge_into_distill=False)
-    aux = tm.build_mct_skeleton(cfg, "smoke").eval()
+    aux = tm.build_mct_skeleton(cfg, SMOKE).eval()
     a = aux.trace(_batch(0)["skeleton"]).final
     b = aux.trace(_batch(1)["skeleton"]).final
     c = cfg.num_tokens
