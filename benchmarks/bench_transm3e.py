@@ -25,7 +25,9 @@ from torch import nn
 
 from musclemap_lib.models import build_model
 from musclemap_lib.models import transm3e as tm
+from musclemap_lib.models.fusion import LATE_FUSION_VARIANTS
 from musclemap_lib.models.scales import PAPER, SCALES
+from musclemap_lib.models.tokens import MCT_SKELETON_VARIANTS, MCT_VIDEO_VARIANTS
 
 PAPER_TRANSM3E = 55.4e6  # Table 2 "#PM" of TransM3E
 
@@ -40,10 +42,10 @@ def paper_params() -> dict[str, int]:
     names = [
         "mvitv2_s",
         "hdgcn",
-        *tm.MCT_VIDEO_VARIANTS,
-        *tm.MCT_SKELETON_VARIANTS,
+        *MCT_VIDEO_VARIANTS,
+        *MCT_SKELETON_VARIANTS,
         *tm.TRANSM3E_VARIANTS,
-        *tm.LATE_FUSION_VARIANTS,
+        *LATE_FUSION_VARIANTS,
     ]
     with torch.device("meta"):
         return {n: count(build_model(n, PAPER)) for n in names}

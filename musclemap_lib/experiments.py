@@ -702,12 +702,8 @@ def _build_model(exp: Experiment, run: RunConfig) -> Any:
 
 
 def _load_stage1(model: Any, exp: Experiment, profile: str, seed: int) -> None:
-    from musclemap_lib.models.transm3e import load_stage1
-
     main, aux = exp.depends_on
-    report = load_stage1(
-        model, _stage1_state(profile, main, seed), _stage1_state(profile, aux, seed)
-    )
+    report = model.load_stage1([_stage1_state(profile, d, seed) for d in exp.depends_on])
     log.info("%s: stage-1 weights from %s and %s\n%s", exp.name, main, aux, report)
 
 
