@@ -18,7 +18,7 @@ Rules (documented in the book's efficiency page):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,9 @@ class ScaleSpec:
     def __post_init__(self) -> None:
         if not (0 < self.width <= 1 and 0 < self.depth <= 1):
             raise ValueError(f"ScaleSpec {self.name!r}: width and depth must be in (0, 1]")
-        if self.width_multiple < 1 or self.frames < 1 or self.size < 1:
+        if self.width_multiple < 1 or self.frames < 1 or self.size < 8:
             raise ValueError(
-                f"ScaleSpec {self.name!r}: width_multiple, frames and size must be >= 1"
+                f"ScaleSpec {self.name!r}: width_multiple and frames must be >= 1, size >= 8"
             )
 
 
@@ -51,16 +51,23 @@ SMOKE = ScaleSpec("smoke", width=0.125, depth=0.125, width_multiple=8, frames=4,
 SCALES: dict[str, ScaleSpec] = {s.name: s for s in (PAPER, CPU, SMOKE)}
 
 
+_FIELDS = tuple(f.name for f in fields(ScaleSpec))
+
+
 def get_scale(scale: ScaleSpec | str) -> ScaleSpec:
     """Return ``scale`` itself, or the :class:`ScaleSpec` of a name in :data:`SCALES`.
+
+    A spec is recognised by its fields, so a frozen dataclass with the fields of
+    :class:`ScaleSpec` (e.g. the scale a study profile holds) is a spec too.
 
     Raises:
         ValueError: for anything else (the message lists the scale names).
     """
-    if isinstance(scale, ScaleSpec):
+    if isinstance(scale, str):
+        if scale in SCALES:
+            return SCALES[scale]
+    elif all(hasattr(scale, f) for f in _FIELDS):
         return scale
-    if isinstance(scale, str) and scale in SCALES:
-        return SCALES[scale]
     raise ValueError(f"unknown scale {scale!r}; pass a ScaleSpec or one of {', '.join(SCALES)}")
 
 
