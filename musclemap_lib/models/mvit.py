@@ -29,8 +29,8 @@ from torch import nn
 from musclemap_lib.modalities import VIDEO_CHANNELS, VIDEO_MODALITIES
 from musclemap_lib.models.base import AMGEModel
 from musclemap_lib.models.layers import DropPath, Mlp, init_transformer_weights
-from musclemap_lib.models.registry import lookup, register_model
-from musclemap_lib.models.scales import PAPER, ScaleSpec, scaled_depth, scaled_width
+from musclemap_lib.models.registry import check_options, lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec, scaled_depth, scaled_heads
 from musclemap_lib.muscles import NUM_MUSCLES
 
 Triple = tuple[int, int, int]
@@ -555,18 +555,11 @@ def config(name: str, scale: ScaleSpec = PAPER, **overrides: Any) -> MViTConfig:
         ValueError: for an unknown variant or an unknown override.
     """
     base = lookup(MVIT_CONFIGS, name, "MViT variant")
-    unknown = set(overrides) - _CONFIG_FIELDS
-    if unknown:
-        raise ValueError(
-            f"unknown MViT option(s) {sorted(unknown)}; valid: modality, {sorted(_CONFIG_FIELDS)}"
-        )
-    embed = scaled_width(base.embed_dim, scale)
-    head_dim = scaled_width(base.head_dim, scale)
-    if embed % head_dim:
-        raise ValueError(f"scaled width {embed} is not a multiple of the head width {head_dim}")
+    check_options(overrides, _CONFIG_FIELDS, "MViT")
+    embed, heads = scaled_heads(base.embed_dim, base.head_dim, scale)
     scaled = {
         "embed_dim": embed,
-        "num_heads": embed // head_dim,
+        "num_heads": heads,
         "stage_depths": tuple(scaled_depth(d, scale) for d in base.stage_depths),
         "num_frames": scale.frames,
         "crop_size": scale.size,

@@ -14,7 +14,7 @@ options (e.g. ``modality="flow"`` or config field overrides).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, TypeVar
 
 from torch import nn
@@ -102,3 +102,12 @@ def lookup(table: Mapping[str, V], name: str, what: str) -> V:
     if name not in table:
         raise ValueError(f"unknown {what} {name!r}; choose from {sorted(table)}")
     return table[name]
+
+
+def check_options(
+    options: Iterable[str], valid: Collection[str], what: str, error: type[Exception] = ValueError
+) -> None:
+    """Raise ``error`` naming the options outside ``valid`` (``unknown <what> option(s) ...``)."""
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise error(f"unknown {what} option(s) {unknown}; valid: {sorted(valid)}")

@@ -34,7 +34,7 @@ from torch import nn
 
 from musclemap_lib.modalities import VIDEO_CHANNELS, VIDEO_MODALITIES
 from musclemap_lib.models.base import AMGEModel
-from musclemap_lib.models.registry import lookup, register_model
+from musclemap_lib.models.registry import check_options, lookup, register_model
 from musclemap_lib.models.scales import PAPER, ScaleSpec, scaled_depth, scaled_width
 from musclemap_lib.muscles import NUM_MUSCLES
 
@@ -408,10 +408,7 @@ def config(
             f"ResNet3d reads a video modality; got {modality!r}, expected one of "
             f"{', '.join(VIDEO_MODALITIES)}"
         )
-    unknown = sorted(set(overrides) - _OVERRIDABLE)
-    if unknown:
-        accepted = ", ".join(sorted(_OVERRIDABLE))
-        raise TypeError(f"{name}: unknown override(s) {unknown}; accepted: modality, {accepted}")
+    check_options(overrides, _OVERRIDABLE, f"{name}", error=TypeError)
     cfg = dataclasses.replace(
         cfg,
         slow=_scale_pathway(cfg.slow, scale),

@@ -84,3 +84,18 @@ def scaled_depth(blocks: int, spec: ScaleSpec) -> int:
     if spec.depth == 1.0:
         return blocks
     return max(1, math.ceil(blocks * spec.depth))
+
+
+def scaled_heads(width: int, head_width: int, spec: ScaleSpec) -> tuple[int, int]:
+    """Scale an attention stage: width and head width by the width rule, heads their ratio.
+
+    Returns:
+        ``(width, num_heads)`` at ``spec``.
+
+    Raises:
+        ValueError: when the scaled width is not a multiple of the scaled head width.
+    """
+    embed, head = scaled_width(width, spec), scaled_width(head_width, spec)
+    if embed % head:
+        raise ValueError(f"scaled width {embed} is not a multiple of the head width {head}")
+    return embed, embed // head

@@ -25,8 +25,8 @@ from torchvision.models.video.swin_transformer import PatchEmbed3d, SwinTransfor
 
 from musclemap_lib.modalities import VIDEO_CHANNELS, VIDEO_MODALITIES
 from musclemap_lib.models.base import AMGEModel
-from musclemap_lib.models.registry import lookup, register_model
-from musclemap_lib.models.scales import PAPER, ScaleSpec, scaled_depth, scaled_width
+from musclemap_lib.models.registry import check_options, lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec, scaled_depth, scaled_heads
 from musclemap_lib.muscles import NUM_MUSCLES
 
 Triple = tuple[int, int, int]
@@ -160,23 +160,15 @@ def config(name: str, scale: ScaleSpec = PAPER, **overrides: Any) -> VideoSwinCo
         ValueError: for an unknown variant or an unknown override.
     """
     base = lookup(SWIN_CONFIGS, name, "Video Swin variant")
-    unknown = set(overrides) - _CONFIG_FIELDS
-    if unknown:
-        raise ValueError(
-            f"unknown VideoSwin option(s) {sorted(unknown)}; "
-            f"valid: modality, {sorted(_CONFIG_FIELDS)}"
-        )
-    embed = scaled_width(base.embed_dim, scale)
-    head_dim = scaled_width(base.embed_dim // base.num_heads[0], scale)
-    if embed % head_dim:
-        raise ValueError(f"scaled width {embed} is not a multiple of the head width {head_dim}")
+    check_options(overrides, _CONFIG_FIELDS, "VideoSwin")
+    embed, heads = scaled_heads(base.embed_dim, base.embed_dim // base.num_heads[0], scale)
     frames = overrides.get("num_frames", scale.frames)
     size = overrides.get("crop_size", scale.size)
     grid = (-(-frames // base.patch_size[0]), -(-size // base.patch_size[1]))
     grid3 = (grid[0], grid[1], grid[1])
     scaled = {
         "embed_dim": embed,
-        "num_heads": tuple((embed // head_dim) * 2**i for i in range(len(base.depths))),
+        "num_heads": tuple(heads * 2**i for i in range(len(base.depths))),
         "depths": tuple(scaled_depth(d, scale) for d in base.depths),
         "window_size": tuple(
             _fit_window(n, w) for n, w in zip(grid3, base.window_size, strict=True)

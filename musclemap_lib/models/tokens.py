@@ -58,6 +58,50 @@ def split_tokens(
     return (tokens[:, :num_distill] if num_distill else None), tokens[:, num_distill:]
 
 
+class MCTBranch(AMGEModel):
+    """What the two MCT branches share: their token sets, the trace, and the prediction path.
+
+    A branch owns ``C`` classification tokens (and ``C`` or 0 distillation tokens), runs its
+    backbone with them in :meth:`trace` and predicts from the classification tokens the trace
+    ends with (Eq. 1). A subclass implements :meth:`trace` and :meth:`forward_head` and sets
+    ``depth``, ``block_widths``, ``reduction_blocks`` (what MCTKD pairs) and ``feature_dim``.
+    """
+
+    def _init_tokens(self, num_cls: int, num_distill: int, width: int) -> None:
+        """Create the token sets, ``(1, C, width)`` each, trunc-normal (std 0.02)."""
+        self.num_cls, self.num_distill = num_cls, num_distill
+        self.cls_tokens = nn.Parameter(torch.zeros(1, num_cls, width))
+        nn.init.trunc_normal_(self.cls_tokens, std=0.02)
+        self.distill_tokens: nn.Parameter | None = None
+        if num_distill:
+            # DEVIATION: the released receiver tokens start at zeros; 20 identical tokens are then
+            # told apart only by the KD targets and MCTF's per-token LN, so we use the same
+            # trunc-normal init as the classification tokens.
+            self.distill_tokens = nn.Parameter(torch.zeros(1, num_distill, width))
+            nn.init.trunc_normal_(self.distill_tokens, std=0.02)
+
+    def tokens(self) -> torch.Tensor:
+        """The token sets in the released order [distill | cls], ``(1, P, D0)``."""
+        parts = (
+            [self.cls_tokens]
+            if self.distill_tokens is None
+            else [self.distill_tokens, self.cls_tokens]
+        )
+        return torch.cat(parts, dim=1)
+
+    def trace(self, x: torch.Tensor) -> TokenTrace:
+        """Run the backbone with the tokens; the tokens after every block and at the end."""
+        raise NotImplementedError
+
+    def forward_features(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The classification tokens the trace ends with, ``(B, C, feature_dim)``."""
+        (x,) = self.inputs(batch)
+        return self.trace(x).final[:, self.num_distill :]
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return self.forward_head(self.forward_features(batch))
+
+
 @dataclass(frozen=True)
 class MCTVideoConfig:
     """MViTv2 with multi-classification tokens."""
@@ -78,7 +122,7 @@ class MCTVideoConfig:
         return self.num_tokens if self.distill_tokens else 0
 
 
-class MCTVideo(AMGEModel):
+class MCTVideo(MCTBranch):
     """MViTv2 with ``C`` classification tokens (MCT, section 4.2) and optional distillation tokens.
 
     The tokens are the backbone's prefix tokens: never pooled, no relative position, no residual
@@ -106,17 +150,7 @@ class MCTVideo(AMGEModel):
             raise ValueError(f"backbone reads {backbone.modality!r}, config says {cfg.modality!r}")
         self.cfg = cfg
         self.backbone = backbone
-        self.num_cls, self.num_distill = cfg.num_tokens, cfg.num_distill
-        width = backbone.cfg.embed_dim
-        self.cls_tokens = nn.Parameter(torch.zeros(1, cfg.num_tokens, width))
-        nn.init.trunc_normal_(self.cls_tokens, std=0.02)
-        self.distill_tokens: nn.Parameter | None = None
-        if cfg.distill_tokens:
-            # DEVIATION: the released receiver tokens start at zeros; 20 identical tokens are then
-            # told apart only by the KD targets and MCTF's per-token LN, so we use the same
-            # trunc-normal init as the classification tokens.
-            self.distill_tokens = nn.Parameter(torch.zeros(1, cfg.num_tokens, width))
-            nn.init.trunc_normal_(self.distill_tokens, std=0.02)
+        self._init_tokens(cfg.num_tokens, cfg.num_distill, backbone.cfg.embed_dim)
         self.depth = len(backbone.blocks)
         self.reduction_blocks = backbone.reduction_blocks
         self.block_widths = tuple(s.dim_out for s in backbone.cfg.blocks)
@@ -128,15 +162,7 @@ class MCTVideo(AMGEModel):
         Shape:
             video ``(B, C_in, T, H, W)`` -> steps ``(B, P, D_b)``, final ``(B, P, D)``.
         """
-        parts = (
-            [self.cls_tokens]
-            if self.distill_tokens is None
-            else [
-                self.distill_tokens,
-                self.cls_tokens,
-            ]
-        )
-        prefix = torch.cat(parts, dim=1)  # (1, P, D0), [distill | cls]
+        prefix = self.tokens()  # (1, P, D0), [distill | cls]
         p = prefix.shape[1]
         x, thw = self.backbone.embed(video, prefix)  # (B, P + T'H'W', D0)
         steps = []
@@ -145,17 +171,9 @@ class MCTVideo(AMGEModel):
             steps.append(x[:, :p])  # raw residual stream, as the released KD reads it
         return TokenTrace(tuple(steps), self.backbone.norm(x[:, :p]))  # LN is per token
 
-    def forward_features(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Classification tokens after the final norm, ``(B, C, D)``."""
-        (video,) = self.inputs(batch)
-        return self.trace(video).final[:, self.num_distill :]
-
     def forward_head(self, tokens: torch.Tensor) -> torch.Tensor:
         """Eq. 1: ``(B, C, D)`` tokens -> mean -> Dropout -> Linear -> ``(B, num_classes)``."""
         return self.backbone.forward_head(tokens)
-
-    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return self.forward_head(self.forward_features(batch))
 
 
 @dataclass(frozen=True)
@@ -238,7 +256,7 @@ class GCNTokenStep(nn.Module):
         return nodes, torch.cat([distill, cls], dim=1)
 
 
-class MCTSkeleton(AMGEModel):
+class MCTSkeleton(MCTBranch):
     """HD-GCN with multi-classification tokens joined after the first unit (Fig. 4, Eqs. 2-3).
 
     The prediction is ``Linear(Dropout(mean of the classification tokens))`` (Eq. 1), after the
@@ -261,15 +279,9 @@ class MCTSkeleton(AMGEModel):
         self.cfg = cfg
         self.gcn = gcn
         gcn.fc = nn.Identity()  # type: ignore[assignment]
-        self.num_cls, self.num_distill = cfg.num_tokens, cfg.num_distill
         widths = gcn.layer_channels
         # Born at the width of the first unit, after which they join the nodes (Fig. 4).
-        self.cls_tokens = nn.Parameter(torch.zeros(1, self.num_cls, widths[0]))
-        nn.init.trunc_normal_(self.cls_tokens, std=0.02)
-        self.distill_tokens: nn.Parameter | None = None
-        if self.num_distill:
-            self.distill_tokens = nn.Parameter(torch.zeros(1, self.num_distill, widths[0]))
-            nn.init.trunc_normal_(self.distill_tokens, std=0.02)
+        self._init_tokens(cfg.num_tokens, cfg.num_distill, widths[0])
         self.steps = nn.ModuleList(
             GCNTokenStep(
                 widths[max(i - 1, 0)],
@@ -301,15 +313,7 @@ class MCTSkeleton(AMGEModel):
         """
         b, m = skeleton.shape[:2]
         x = self.gcn.stem(skeleton)  # (B*M, 3, T, V)
-        parts = (
-            [self.cls_tokens]
-            if self.distill_tokens is None
-            else [
-                self.distill_tokens,
-                self.cls_tokens,
-            ]
-        )
-        tokens = torch.cat(parts, dim=1).expand(x.shape[0], -1, -1)  # (B*M, P, D0)
+        tokens = self.tokens().expand(x.shape[0], -1, -1)  # (B*M, P, D0)
         steps = []
         for layer, step in zip(self.gcn.layers, self.steps, strict=True):
             x = layer(x)  # (B*M, D_i, T_i, V)
@@ -317,20 +321,9 @@ class MCTSkeleton(AMGEModel):
             steps.append(tokens.reshape(b, m, *tokens.shape[1:]).mean(dim=1))  # (B, P, D_i)
         return TokenTrace(tuple(steps), self.lift(steps[-1]))
 
-    def forward_features(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Classification tokens after the lift, ``(B, C, token_dim)``."""
-        (skeleton,) = self.inputs(batch)
-        return self.trace(skeleton).final[:, self.num_distill :]
-
     def forward_head(self, tokens: torch.Tensor) -> torch.Tensor:
         """Eq. 1: ``(B, C, D)`` tokens -> mean -> Dropout -> Linear -> ``(B, num_classes)``."""
         return self.head(self.head_drop(tokens.mean(dim=1)))
-
-    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return self.forward_head(self.forward_features(batch))
-
-
-Branch = MCTVideo | MCTSkeleton
 
 
 # ------------------------------------------------------------------------------------------------

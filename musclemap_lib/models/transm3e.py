@@ -45,12 +45,12 @@ from musclemap_lib.models.fusion import (
     combine_scores,
     no_distillation,
 )
-from musclemap_lib.models.registry import register_variants
+from musclemap_lib.models.registry import check_options, register_variants
 from musclemap_lib.models.scales import PAPER, ScaleSpec
 from musclemap_lib.models.tokens import (
     MCT_SKELETON_VARIANTS,
     MCT_VIDEO_VARIANTS,
-    Branch,
+    MCTBranch,
     MCTSkeletonConfig,
     MCTVideo,
     MCTVideoConfig,
@@ -135,10 +135,10 @@ class TransM3E(TwoBranchModel):
     """
 
     main: MCTVideo
-    aux: Branch
+    aux: MCTBranch
 
     def __init__(
-        self, cfg: TransM3EConfig, main: MCTVideo, aux: Branch, num_classes: int = 20
+        self, cfg: TransM3EConfig, main: MCTVideo, aux: MCTBranch, num_classes: int = 20
     ) -> None:
         super().__init__(main, aux, num_classes)
         want_main, want_aux = cfg.kd.receiver == "distill", cfg.kd.sender == "distill"
@@ -227,7 +227,7 @@ class TransM3E(TwoBranchModel):
         # PAPER: Eq. 4, the sum over positions divided by their number (released: / 16 = DE count).
         return DistillLosses(tuple(terms), tuple(names), torch.stack(terms).mean())
 
-    def _predict(self, branch: Branch, fusion: nn.Module, final: torch.Tensor) -> torch.Tensor:
+    def _predict(self, branch: MCTBranch, fusion: nn.Module, final: torch.Tensor) -> torch.Tensor:
         distill, cls = split_tokens(final, branch.num_distill)
         return branch.forward_head(fusion(cls, distill))  # Eq. 1 on the fused tokens
 
@@ -331,7 +331,7 @@ def build_transm3e(
     main_cfg, aux_cfg = _branch_configs(cfg)
     main = build_mct_video(main_cfg, scale, num_classes, **(mvit_overrides or {}))
     if isinstance(aux_cfg, MCTSkeletonConfig):
-        aux: Branch = build_mct_skeleton(aux_cfg, scale, num_classes, **(aux_overrides or {}))
+        aux: MCTBranch = build_mct_skeleton(aux_cfg, scale, num_classes, **(aux_overrides or {}))
     else:
         aux = build_mct_video(
             aux_cfg, scale, num_classes, **(aux_overrides or mvit_overrides or {})
@@ -381,9 +381,7 @@ def stage1_models(name: str) -> tuple[str, str]:
 def _build(cfg: TransM3EConfig, scale: ScaleSpec, num_classes: int, **overrides: Any) -> TransM3E:
     """A variant with optional ``TransM3EConfig`` field overrides (e.g. ``predict="main"``)."""
     valid = {f.name for f in fields(TransM3EConfig)} | {"mvit_overrides", "aux_overrides"}
-    unknown = set(overrides) - valid
-    if unknown:
-        raise ValueError(f"unknown TransM3E option(s) {sorted(unknown)}; valid: {sorted(valid)}")
+    check_options(overrides, valid, "TransM3E")
     mvit_ov, aux_ov = overrides.pop("mvit_overrides", None), overrides.pop("aux_overrides", None)
     return build_transm3e(replace(cfg, **overrides), scale, num_classes, mvit_ov, aux_ov)
 
