@@ -366,7 +366,23 @@ class _Block(nn.Module):
         return x + self.drop_path(self.mlp(self.norm(x)))
 
 
-class SelfAttentionFusion(nn.Module):
+class _PairFusion(nn.Module):
+    """Base of the attention alternatives: checks the pair, then :meth:`fuse` (Shape as MCTF)."""
+
+    def __init__(self, dim: int, num_tokens: int) -> None:
+        super().__init__()
+        self.dim, self.num_tokens = dim, num_tokens
+
+    def fuse(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
+        """The fused token set ``(B, C, D)`` of two checked sets ``(B, C, D)``."""
+        raise NotImplementedError
+
+    def forward(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
+        _check_pair(cls_m, cls_r, self.num_tokens, self.dim)
+        return self.fuse(cls_m, cls_r)
+
+
+class SelfAttentionFusion(_PairFusion):
     """Table 5 "SelfAttention": one transformer block over the joined token sets.
 
     # ASSUMPTION: the paper cites [50] without details. We run one pre-norm transformer block
@@ -378,18 +394,16 @@ class SelfAttentionFusion(nn.Module):
     """
 
     def __init__(self, dim: int, num_tokens: int, cfg: MCTFConfig = DEFAULT_MCTF) -> None:
-        super().__init__()
-        self.dim, self.num_tokens = dim, num_tokens
+        super().__init__(dim, num_tokens)
         self.block = _Block(dim, 2 * num_tokens, 2 * num_tokens, cfg)
 
-    def forward(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
-        _check_pair(cls_m, cls_r, self.num_tokens, self.dim)
+    def fuse(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
         x = torch.cat([cls_m, cls_r], dim=1)  # (B, 2C, D)
         y = self.block(x, x)
         return (y[:, : self.num_tokens] + y[:, self.num_tokens :]) / 2
 
 
-class CrossAttentionFusion(nn.Module):
+class CrossAttentionFusion(_PairFusion):
     """Table 5 "CrossAttention": each token set attends to the other.
 
     # ASSUMPTION: the paper cites [50] without details. We use two pre-norm cross-attention blocks,
@@ -401,13 +415,11 @@ class CrossAttentionFusion(nn.Module):
     """
 
     def __init__(self, dim: int, num_tokens: int, cfg: MCTFConfig = DEFAULT_MCTF) -> None:
-        super().__init__()
-        self.dim, self.num_tokens = dim, num_tokens
+        super().__init__(dim, num_tokens)
         self.m_from_r = _Block(dim, num_tokens, num_tokens, cfg)
         self.r_from_m = _Block(dim, num_tokens, num_tokens, cfg)
 
-    def forward(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
-        _check_pair(cls_m, cls_r, self.num_tokens, self.dim)
+    def fuse(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
         return (self.m_from_r(cls_m, cls_r) + self.r_from_m(cls_r, cls_m)) / 2
 
 
