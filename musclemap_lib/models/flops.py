@@ -1,8 +1,8 @@
 """FLOPs per clip of a registered model at a scale (``torch.utils.flop_counter``).
 
 A clip is one example (batch size 1) of each modality the model reads, at the scale's input size
-(its ``frames`` and ``size``, :mod:`musclemap_lib.models.scales`): video ``(1, C, T, S, S)``, skeleton
-``(1, 1, T, 17, 3)`` (one person, COCO-17). The model runs in eval mode, forward only.
+(its ``frames`` and ``size``, :mod:`musclemap_lib.models.scales`): video ``(1, C, T, S, S)``,
+skeleton ``(1, 1, T, 17, 3)`` (one person, COCO-17). The model runs in eval mode, forward only.
 
 Counting convention (``FlopCounterMode``): one multiply-add is 2 FLOPs, and only the operators
 it knows are counted (matmuls, convolutions, attention); element-wise ops, norms and pooling

@@ -2,10 +2,12 @@
 
 The MLP and DropPath are used by :mod:`musclemap_lib.models.mvit` (and, through it, TransM3E);
 :func:`conv_init` / :func:`bn_init` are the initialisation scheme shared by the CTR-GCN and
-HD-GCN releases (:mod:`musclemap_lib.models.gcn_layers`, ``ctrgcn``, ``hdgcn``). Written for this study;
-the structure (an ``fc1 -> act -> drop -> fc2 -> drop`` MLP, per-sample stochastic depth) is the
-one of huggingface/pytorch-image-models ``timm/layers/mlp.py`` and ``timm/layers/drop.py`` @ aa4b585
-and of facebookresearch/SlowFast ``slowfast/models/common.py`` @ 287ec00.
+HD-GCN releases (:mod:`musclemap_lib.models.gcn_layers`, ``ctrgcn``, ``hdgcn``).
+
+Written for this study; the structure (an ``fc1 -> act -> drop -> fc2 -> drop`` MLP, per-sample
+stochastic depth) is the one of huggingface/pytorch-image-models ``timm/layers/mlp.py`` and
+``timm/layers/drop.py`` @ aa4b585 and of facebookresearch/SlowFast ``slowfast/models/common.py``
+@ 287ec00.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ variant table :data:`TRANSM3E_VARIANTS` at the end of the file (data, never a co
 The pieces live by part:
 
 * :mod:`musclemap_lib.models.tokens`: the two branches with multi-classification tokens
-  (:class:`~musclemap_lib.models.tokens.MCTVideo`, :class:`~musclemap_lib.models.tokens.MCTSkeleton`),
-  also registered alone as the stage-1 models (``mvitv2_s_mct``, ``hdgcn_mct``, ...).
+  (``MCTVideo``, ``MCTSkeleton``), also registered alone as the stage-1 models
+  (``mvitv2_s_mct``, ``hdgcn_mct``, ...).
 * :mod:`musclemap_lib.models.distillation`: the KD loss and where it applies.
 * :mod:`musclemap_lib.models.fusion`: MCTF, the Table 5 alternatives and late fusion (Table 6).
 * :mod:`musclemap_lib.models.two_branch`: the base class of the two-branch models and the
