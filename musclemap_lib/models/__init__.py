@@ -15,5 +15,16 @@ from musclemap_lib.models import (  # noqa: F401
 )
 from musclemap_lib.models.audit import audit  # the parameter audit (Table 2 #PM)
 from musclemap_lib.models.registry import build_model, list_models, register_model
+from musclemap_lib.models.scales import CPU, PAPER, SCALES, SMOKE, ScaleSpec
 
-__all__ = ["audit", "build_model", "list_models", "register_model"]
+__all__ = [
+    "CPU",
+    "PAPER",
+    "SCALES",
+    "SMOKE",
+    "ScaleSpec",
+    "audit",
+    "build_model",
+    "list_models",
+    "register_model",
+]
