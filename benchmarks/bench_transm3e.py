@@ -25,7 +25,9 @@ from torch import nn
 
 from musclemap_lib.models import build_model
 from musclemap_lib.models import transm3e as tm
-from musclemap_lib.models.scales import spec
+from musclemap_lib.models.fusion import LATE_FUSION_VARIANTS
+from musclemap_lib.models.scales import PAPER, SCALES
+from musclemap_lib.models.tokens import MCT_SKELETON_VARIANTS, MCT_VIDEO_VARIANTS
 
 PAPER_TRANSM3E = 55.4e6  # Table 2 "#PM" of TransM3E
 
@@ -40,26 +42,26 @@ def paper_params() -> dict[str, int]:
     names = [
         "mvitv2_s",
         "hdgcn",
-        *tm.MCT_VIDEO_VARIANTS,
-        *tm.MCT_SKELETON_VARIANTS,
+        *MCT_VIDEO_VARIANTS,
+        *MCT_SKELETON_VARIANTS,
         *tm.TRANSM3E_VARIANTS,
-        *tm.LATE_FUSION_VARIANTS,
+        *LATE_FUSION_VARIANTS,
     ]
     with torch.device("meta"):
-        return {n: count(build_model(n, "paper")) for n in names}
+        return {n: count(build_model(n, PAPER)) for n in names}
 
 
 def transm3e_parts() -> dict[str, int]:
     """Parameters of each top-level part of ``transm3e`` (and the skeleton branch's parts)."""
     with torch.device("meta"):
-        model = build_model("transm3e", "paper")
+        model = build_model("transm3e", PAPER)
     parts = {name: count(module) for name, module in model.named_children()}
     parts.update({f"aux.{n}": count(m) for n, m in model.aux.named_children()})
     return parts
 
 
 def _batch(scale: str, batch: int) -> dict[str, torch.Tensor]:
-    s = spec(scale)  # type: ignore[arg-type]
+    s = SCALES[scale]
     return {
         "rgb": torch.randn(batch, 3, s.frames, s.size, s.size),
         "rgb_diff": torch.rand(batch, 3, s.frames, s.size, s.size),

@@ -57,7 +57,8 @@ def video_backbone(model: Any) -> Any:
         TypeError: for a model without an MViT RGB branch (a GCN, a CNN, a baseline).
     """
     from musclemap_lib.models.mvit import MViT
-    from musclemap_lib.models.transm3e import MCTVideo, TransM3E
+    from musclemap_lib.models.tokens import MCTVideo
+    from musclemap_lib.models.transm3e import TransM3E
 
     if isinstance(model, MViT):
         return model
@@ -73,7 +74,8 @@ def video_backbone(model: Any) -> Any:
 
 def num_prefix_tokens(model: Any) -> int:
     """Prefix tokens in front of the grid in the video branch (cls, MCT and distillation tokens)."""
-    from musclemap_lib.models.transm3e import MCTVideo, TransM3E
+    from musclemap_lib.models.tokens import MCTVideo
+    from musclemap_lib.models.transm3e import TransM3E
 
     if isinstance(model, TransM3E):
         model = model.main

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from musclemap_lib.models.registry import build_model, list_models
+from musclemap_lib.models.scales import PAPER
 
 log = logging.getLogger(__name__)
 
@@ -269,11 +270,11 @@ def paper_scale_count(name: str, num_classes: int = 20) -> int:
     """
     try:
         with torch.device("meta"):
-            model = build_model(name, scale="paper", num_classes=num_classes)
+            model = build_model(name, PAPER, num_classes=num_classes)
     except Exception as err:  # noqa: BLE001  (any constructor failure on meta -> CPU)
         log.info("%s cannot be built on the meta device (%s); counting on the CPU", name, err)
         with torch.device("cpu"):
-            model = build_model(name, scale="paper", num_classes=num_classes)
+            model = build_model(name, PAPER, num_classes=num_classes)
     return count_parameters(model)
 
 

@@ -1,8 +1,9 @@
-"""What every model of the study shares: the modalities it reads and input checking."""
+"""What every model of the study shares: the modalities it reads, input and config checking."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -66,3 +67,9 @@ def check_input(modality: str, x: torch.Tensor) -> torch.Tensor:
                 f"modality {modality!r} must have shape (B, {c}, T, H, W), got {tuple(x.shape)}"
             )
     return x
+
+
+def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    """Raise a ValueError naming the config field when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")

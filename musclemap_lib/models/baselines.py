@@ -13,6 +13,8 @@ from torch import nn
 
 from musclemap_lib.models.base import AMGEModel
 from musclemap_lib.models.registry import register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec
+from musclemap_lib.muscles import NUM_MUSCLES
 
 
 def _batch_size(batch: Mapping[str, torch.Tensor]) -> tuple[int, torch.device]:
@@ -26,10 +28,16 @@ class RandomScores(AMGEModel):
     """Scores drawn uniformly at random from a seeded generator, independent of the input.
 
     The generator is reset by :meth:`reset`, so two evaluations of the same model with the same
-    seed score the same clips identically.
+    seed score the same clips identically. The registered ``random`` takes its seed from torch's
+    global RNG (:func:`torch.initial_seed`, which ``seed_everything(seed)`` sets), so a run's seed
+    seeds it as it seeds every other model's initialisation.
+
+    Args:
+        num_classes: number of muscle groups.
+        seed: seed of the score stream.
     """
 
-    def __init__(self, num_classes: int = 20, seed: int = 0) -> None:
+    def __init__(self, num_classes: int = NUM_MUSCLES, seed: int = 0) -> None:
         super().__init__((), num_classes)
         self.seed = seed
         self.reset()
@@ -48,7 +56,7 @@ class RandomScores(AMGEModel):
 class AllOnes(AMGEModel):
     """Predicts every muscle group as active with the same score for every clip."""
 
-    def __init__(self, num_classes: int = 20) -> None:
+    def __init__(self, num_classes: int = NUM_MUSCLES) -> None:
         super().__init__((), num_classes)
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -56,13 +64,28 @@ class AllOnes(AMGEModel):
         return torch.ones(b, self.num_classes, device=device)
 
 
-@register_model
-def random(scale: str = "paper", num_classes: int = 20, seed: int = 0) -> nn.Module:
-    """Random scores (the scale changes nothing: the model has no parameter)."""
-    return RandomScores(num_classes=num_classes, seed=seed)
+def _no_options(name: str, variant: Mapping[str, object]) -> None:
+    if variant:
+        raise ValueError(
+            f"{name} takes no option, got {sorted(variant)} (a seed comes from torch.manual_seed "
+            "or seed_everything before the build)"
+        )
 
 
 @register_model
-def all_ones(scale: str = "paper", num_classes: int = 20) -> nn.Module:
+def random(
+    scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: object
+) -> nn.Module:
+    """Random scores seeded by torch's global RNG (the scale changes nothing: no parameter)."""
+    _no_options("random", variant)
+    # torch.initial_seed() is the seed of torch.manual_seed / seed_everything: the run's seed.
+    return RandomScores(num_classes=num_classes, seed=torch.initial_seed())
+
+
+@register_model
+def all_ones(
+    scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: object
+) -> nn.Module:
     """A constant score of one for every muscle group."""
+    _no_options("all_ones", variant)
     return AllOnes(num_classes=num_classes)

@@ -10,34 +10,25 @@ module and the unit residual. 1,426,114 parameters at 20 classes (COCO-17, M=1) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from musclemap_lib.models.gcn_layers import (
-    GCN_STAGES,
-    GCNStage,
-    GCNUnit,
-    MultiScaleTemporalConv,
-    SkeletonGCN,
-    UnitSpec,
-    bn_init,
-    build_config,
-    conv_init,
-    residual_path,
-    unit_plan,
-)
+from musclemap_lib.models.gcn_layers import GCNConfig, GCNUnit, SkeletonGCN, UnitSpec
 from musclemap_lib.models.graph import ctrgcn_spatial
-from musclemap_lib.models.registry import Scale, register_model
+from musclemap_lib.models.layers import bn_init, conv_init
+from musclemap_lib.models.registry import lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec
+from musclemap_lib.muscles import NUM_MUSCLES
 from musclemap_lib.skeleton import NUM_JOINTS
 
 
 @dataclass(frozen=True)
-class CTRGCNConfig:
+class CTRGCNConfig(GCNConfig):
     """CTR-GCN hyper-parameters (defaults: the released configuration)."""
 
-    stages: tuple[GCNStage, ...] = GCN_STAGES  # channel plan; cpu/smoke scale it
     rel_reduction: int = 8  # relation channels = in / rel_reduction (8 for 3- or 9-channel input)
     temporal_kernel: int = 5  # kernel of the multi-scale temporal module
     dilations: tuple[int, ...] = (1, 2)  # its dilated branches
@@ -134,14 +125,8 @@ class CTRGCNUnit(GCNUnit):
     """
 
     def __init__(self, spec: UnitSpec, adjacency: np.ndarray, cfg: CTRGCNConfig) -> None:
-        super().__init__()
-        self.gcn = CTRGCNSpatial(spec.in_channels, spec.out_channels, adjacency, cfg.rel_reduction)
-        self.tcn = MultiScaleTemporalConv(
-            spec.out_channels, spec.out_channels, cfg.temporal_kernel, spec.stride, cfg.dilations
-        )
-        self.residual = residual_path(
-            spec.in_channels, spec.out_channels, spec.stride, spec.residual
-        )
+        gcn = CTRGCNSpatial(spec.in_channels, spec.out_channels, adjacency, cfg.rel_reduction)
+        super().__init__(gcn, spec, cfg.temporal_kernel, cfg.dilations)
 
 
 class CTRGCN(SkeletonGCN):
@@ -157,16 +142,8 @@ class CTRGCN(SkeletonGCN):
 
     def __init__(self, cfg: CTRGCNConfig, num_classes: int = 20) -> None:
         adjacency = ctrgcn_spatial(NUM_JOINTS)  # (3, V, V), [target, source]
-        specs = unit_plan(cfg.stages, cfg.in_channels)
-        units = [CTRGCNUnit(s, adjacency, cfg) for s in specs]
         super().__init__(
-            units,
-            specs,
-            num_classes=num_classes,
-            in_channels=cfg.in_channels,
-            num_joints=NUM_JOINTS,
-            num_persons=cfg.num_persons,
-            head_dropout=cfg.head_dropout,
+            cfg, lambda _, s: CTRGCNUnit(s, adjacency, cfg), num_classes, cfg.num_persons
         )
         self.cfg = cfg
 
@@ -174,7 +151,12 @@ class CTRGCN(SkeletonGCN):
 CTRGCN_VARIANTS: dict[str, CTRGCNConfig] = {"ctrgcn": CTRGCNConfig()}
 
 
+def config(variant: str = "ctrgcn", scale: ScaleSpec = PAPER, **overrides: Any) -> CTRGCNConfig:
+    """A variant of :data:`CTRGCN_VARIANTS` with :class:`CTRGCNConfig` field overrides, scaled."""
+    return lookup(CTRGCN_VARIANTS, variant, "CTR-GCN variant").scaled(scale, **overrides)
+
+
 @register_model
-def ctrgcn(scale: Scale = "paper", num_classes: int = 20, **overrides) -> CTRGCN:
-    """CTR-GCN (1,426,114 parameters at paper scale, 20 classes); overrides: CTRGCNConfig fields."""
-    return CTRGCN(build_config(CTRGCN_VARIANTS["ctrgcn"], scale, overrides), num_classes)
+def ctrgcn(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> CTRGCN:
+    """CTR-GCN (1,426,114 parameters at paper scale, 20 classes); options: CTRGCNConfig fields."""
+    return CTRGCN(config(scale=scale, **variant), num_classes)

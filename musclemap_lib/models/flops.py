@@ -1,8 +1,8 @@
 """FLOPs per clip of a registered model at a scale (``torch.utils.flop_counter``).
 
 A clip is one example (batch size 1) of each modality the model reads, at the scale's input size
-(:data:`musclemap_lib.models.scales.SCALE_SPECS`): video ``(1, C, T, S, S)``, skeleton
-``(1, 1, T, 17, 3)`` (one person, COCO-17). The model runs in eval mode, forward only.
+(its ``frames`` and ``size``, :mod:`musclemap_lib.models.scales`): video ``(1, C, T, S, S)``,
+skeleton ``(1, 1, T, 17, 3)`` (one person, COCO-17). The model runs in eval mode, forward only.
 
 Counting convention (``FlopCounterMode``): one multiply-add is 2 FLOPs, and only the operators
 it knows are counted (matmuls, convolutions, attention); element-wise ops, norms and pooling
@@ -21,8 +21,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from musclemap_lib.modalities import SKELETON_CHANNELS, VIDEO_CHANNELS
-from musclemap_lib.models.registry import Scale, build_model
-from musclemap_lib.models.scales import spec
+from musclemap_lib.models.registry import build_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec, get_scale
 from musclemap_lib.skeleton import NUM_JOINTS
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def example_batch(
     modalities: Sequence[str],
-    scale: Scale,
+    scale: ScaleSpec | str,
     batch_size: int = 1,
     device: torch.device | str = "cpu",
     generator: torch.Generator | None = None,
@@ -41,7 +41,7 @@ def example_batch(
 
     Args:
         modalities: the batch keys to fill (a model's ``.modalities``).
-        scale: ``paper``, ``cpu`` or ``smoke`` (sets T and the crop size S).
+        scale: a :class:`ScaleSpec` or a scale name (sets T and the crop size S).
         batch_size: B.
         device: where the tensors live (``"meta"`` for shape-only counting).
         generator: seeds the values (CPU only); ignored on ``meta``.
@@ -54,7 +54,7 @@ def example_batch(
         "labels": (B, num_classes)}``, float32; standard-normal values (skeleton confidences in
         [0, 1]), all-zero labels.
     """
-    s = spec(scale)
+    s = get_scale(scale)
     device = torch.device(device)
     batch: dict[str, torch.Tensor] = {}
     for m in modalities:
@@ -89,12 +89,12 @@ def count_flops(model: nn.Module, batch: dict[str, torch.Tensor]) -> int:
     return int(counter.get_total_flops())
 
 
-def flops_per_clip(name: str, scale: Scale = "paper", **overrides: object) -> int:
+def flops_per_clip(name: str, scale: ScaleSpec | str = PAPER, **overrides: object) -> int:
     """FLOPs of one forward pass on one clip of a registered model at a scale.
 
     Args:
         name: a registered model name.
-        scale: ``paper``, ``cpu`` or ``smoke``.
+        scale: a :class:`ScaleSpec` or a scale name.
         **overrides: builder options (e.g. ``modality="flow"``).
     """
     try:

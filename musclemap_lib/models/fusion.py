@@ -26,14 +26,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import StochasticDepth
 
-from musclemap_lib.models.base import AMGEModel
+from musclemap_lib.models.registry import build_model, register_variants
+from musclemap_lib.models.scales import PAPER, ScaleSpec
+from musclemap_lib.models.two_branch import TwoBranchModel
+from musclemap_lib.muscles import NUM_MUSCLES
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +366,23 @@ class _Block(nn.Module):
         return x + self.drop_path(self.mlp(self.norm(x)))
 
 
-class SelfAttentionFusion(nn.Module):
+class _PairFusion(nn.Module):
+    """Base of the attention alternatives: checks the pair, then :meth:`fuse` (Shape as MCTF)."""
+
+    def __init__(self, dim: int, num_tokens: int) -> None:
+        super().__init__()
+        self.dim, self.num_tokens = dim, num_tokens
+
+    def fuse(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
+        """The fused token set ``(B, C, D)`` of two checked sets ``(B, C, D)``."""
+        raise NotImplementedError
+
+    def forward(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
+        _check_pair(cls_m, cls_r, self.num_tokens, self.dim)
+        return self.fuse(cls_m, cls_r)
+
+
+class SelfAttentionFusion(_PairFusion):
     """Table 5 "SelfAttention": one transformer block over the joined token sets.
 
     # ASSUMPTION: the paper cites [50] without details. We run one pre-norm transformer block
@@ -375,18 +394,16 @@ class SelfAttentionFusion(nn.Module):
     """
 
     def __init__(self, dim: int, num_tokens: int, cfg: MCTFConfig = DEFAULT_MCTF) -> None:
-        super().__init__()
-        self.dim, self.num_tokens = dim, num_tokens
+        super().__init__(dim, num_tokens)
         self.block = _Block(dim, 2 * num_tokens, 2 * num_tokens, cfg)
 
-    def forward(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
-        _check_pair(cls_m, cls_r, self.num_tokens, self.dim)
+    def fuse(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
         x = torch.cat([cls_m, cls_r], dim=1)  # (B, 2C, D)
         y = self.block(x, x)
         return (y[:, : self.num_tokens] + y[:, self.num_tokens :]) / 2
 
 
-class CrossAttentionFusion(nn.Module):
+class CrossAttentionFusion(_PairFusion):
     """Table 5 "CrossAttention": each token set attends to the other.
 
     # ASSUMPTION: the paper cites [50] without details. We use two pre-norm cross-attention blocks,
@@ -398,13 +415,11 @@ class CrossAttentionFusion(nn.Module):
     """
 
     def __init__(self, dim: int, num_tokens: int, cfg: MCTFConfig = DEFAULT_MCTF) -> None:
-        super().__init__()
-        self.dim, self.num_tokens = dim, num_tokens
+        super().__init__(dim, num_tokens)
         self.m_from_r = _Block(dim, num_tokens, num_tokens, cfg)
         self.r_from_m = _Block(dim, num_tokens, num_tokens, cfg)
 
-    def forward(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
-        _check_pair(cls_m, cls_r, self.num_tokens, self.dim)
+    def fuse(self, cls_m: torch.Tensor, cls_r: torch.Tensor) -> torch.Tensor:
         return (self.m_from_r(cls_m, cls_r) + self.r_from_m(cls_r, cls_m)) / 2
 
 
@@ -453,7 +468,7 @@ class FeatureModel(Protocol):
         ...
 
 
-class LateFusion(AMGEModel):
+class LateFusion(TwoBranchModel):
     """Late fusion of two complete single-branch models (Table 6).
 
     * ``sum`` (LateFusionSum): the mean of the two models' scores, ``sigmoid(logits) =
@@ -465,7 +480,7 @@ class LateFusion(AMGEModel):
     # ASSUMPTION: the paper gives no detail beyond the names. "Sum" is the mean rather than the
     # sum of the scores so that the fused score stays a probability (the ranking, hence mAP, is
     # the same). The whole model is trained end to end on the fused logits, starting from the two
-    # stage-1 models (see transm3e.load_stage1).
+    # stage-1 models (:meth:`~musclemap_lib.models.two_branch.TwoBranchModel.load_stage1`).
 
     Args:
         main: the RGB model (e.g. ``mvitv2_s_mct``).
@@ -483,12 +498,10 @@ class LateFusion(AMGEModel):
         num_classes: int = 20,
         head_dropout: float = 0.5,
     ) -> None:
-        modalities = tuple(dict.fromkeys((*main.modalities, *aux.modalities)))
-        super().__init__(modalities, num_classes)
+        super().__init__(main, aux, num_classes)  # type: ignore[arg-type]
         if kind not in ("sum", "concat", "mul"):
             raise ValueError(f"unknown late fusion {kind!r}; choose sum, concat or mul")
         self.kind = kind
-        self.main, self.aux = main, aux
         self.head = (
             nn.Sequential(
                 nn.Dropout(head_dropout), nn.Linear(main.feature_dim + aux.feature_dim, num_classes)
@@ -509,3 +522,44 @@ class LateFusion(AMGEModel):
             how: ScoreCombine = "mean_prob" if self.kind == "sum" else "prod_prob"
             logits = combine_scores(main_logits, aux_logits, how)
         return FusionOutput(logits, main_logits, aux_logits, no_distillation(logits))
+
+
+# ------------------------------------------------------------------------------------------------
+# Late-fusion variants (data) and builders
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LateFusionConfig:
+    """One row of Table 6: how the scores are fused, and which stage-1 models are the branches."""
+
+    kind: LateFusionKind  # sum | concat | mul (see LateFusion)
+    main: str = "mvitv2_s_mct"  # registered stage-1 model of the RGB branch (the paper's)
+    aux: str = "hdgcn_mct"  # registered stage-1 model of the auxiliary branch (the paper's)
+
+
+# Table 6: late fusion of the two stage-1 single-branch models of TransM3E.
+LATE_FUSION_VARIANTS: dict[str, LateFusionConfig] = {
+    "late_fusion_sum": LateFusionConfig("sum"),  # LateFusionSum: the mean of the two scores
+    "late_fusion_concat": LateFusionConfig("concat"),  # LateFusionConcat: a head on both features
+    "late_fusion_mul": LateFusionConfig("mul"),  # LateFusionMul: the product of the two scores
+}
+
+
+def build_late_fusion(
+    cfg: LateFusionConfig, scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **kw: Any
+) -> LateFusion:
+    """Build a :class:`LateFusion` of the two registered models of ``cfg`` at ``scale``.
+
+    ``kw`` are options of :class:`LateFusion` (``head_dropout``).
+    """
+    main = build_model(cfg.main, scale, num_classes)
+    aux = build_model(cfg.aux, scale, num_classes)
+    return LateFusion(main, aux, cfg.kind, num_classes, **kw)  # type: ignore[arg-type]
+
+
+register_variants(
+    LATE_FUSION_VARIANTS,
+    build_late_fusion,
+    "Table 6 late fusion of the two stage-1 single-branch models (trained end to end).",
+)

@@ -1,7 +1,7 @@
 """Blocks shared by the skeleton GCNs (ST-GCN, CTR-GCN, HD-GCN): one implementation each.
 
-* :class:`GCNStage` / :func:`unit_plan` / :func:`scale_stages`: the 10-unit channel plan of all
-  three models (reference/baselines.md section 6) and its cpu/smoke reduction;
+* :class:`GCNStage` / :func:`unit_plan` / :func:`scale_stages` / :class:`GCNConfig`: the 10-unit
+  channel plan of all three models (reference/baselines.md section 6) and its cpu/smoke reduction;
 * :class:`UnitTCN`: temporal conv + BN (with kernel 1, the strided residual of every unit);
 * :func:`residual_path`: none / identity / :class:`UnitTCN`, as the originals choose it;
 * :class:`MultiScaleTemporalConv`: CTR-GCN's temporal module, also used by HD-GCN;
@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import torch
 from torch import nn
 
 from musclemap_lib.modalities import SKELETON_CHANNELS
 from musclemap_lib.models.base import AMGEModel
-from musclemap_lib.models.registry import Scale
-from musclemap_lib.models.scales import scaled_depth, scaled_width
+from musclemap_lib.models.layers import bn_init, conv_init
+from musclemap_lib.models.scales import ScaleSpec, scaled_depth, scaled_width
+from musclemap_lib.skeleton import NUM_JOINTS
 
 
 # ----------------------------------------------------------------------------------------------
@@ -56,7 +57,7 @@ class UnitSpec:
     residual: bool  # the unit-level residual (False only for the very first unit)
 
 
-def scale_stages(stages: Sequence[GCNStage], scale: Scale) -> tuple[GCNStage, ...]:
+def scale_stages(stages: Sequence[GCNStage], scale: ScaleSpec) -> tuple[GCNStage, ...]:
     """Shrink a stage plan by the rules of :mod:`musclemap_lib.models.scales`.
 
     Widths go through :func:`scaled_width`, unit counts through :func:`scaled_depth`; the temporal
@@ -84,39 +85,31 @@ def unit_plan(stages: Sequence[GCNStage], in_channels: int) -> tuple[UnitSpec, .
     return tuple(specs)
 
 
-C = TypeVar("C")
+C = TypeVar("C", bound="GCNConfig")
 
 
-def build_config(base: C, scale: Scale, overrides: Mapping[str, Any]) -> C:
-    """Apply builder overrides to a config dataclass, then scale its ``stages`` field.
+@dataclass(frozen=True)
+class GCNConfig:
+    """What the config of every GCN family starts with: the channel plan that a scale shrinks."""
 
-    Raises:
-        ValueError: for an override that is not a field of the config.
-    """
-    fields = {f.name for f in dataclasses.fields(base)}  # type: ignore[arg-type]
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        raise ValueError(
-            f"unknown option(s) {unknown} for {type(base).__name__}; valid: {sorted(fields)}"
-        )
-    cfg = dataclasses.replace(base, **overrides)  # type: ignore[type-var]
-    return dataclasses.replace(cfg, stages=scale_stages(cfg.stages, scale))  # type: ignore[attr-defined]
+    stages: tuple[GCNStage, ...] = GCN_STAGES  # channel plan; cpu/smoke scale it
 
+    def scaled(self: C, scale: ScaleSpec, **overrides: Any) -> C:
+        """This config with field overrides, then its stage plan scaled (:func:`scale_stages`).
 
-# ----------------------------------------------------------------------------------------------
-# Initialisation (the scheme shared by the CTR-GCN / HD-GCN releases)
-# ----------------------------------------------------------------------------------------------
-def conv_init(conv: nn.Conv1d | nn.Conv2d) -> None:
-    """Kaiming-normal (fan-out) weights, zero bias."""
-    nn.init.kaiming_normal_(conv.weight, mode="fan_out")
-    if conv.bias is not None:
-        nn.init.zeros_(conv.bias)
+        The shared body of each GCN family's ``config(variant, scale, **overrides)``.
 
-
-def bn_init(bn: nn.BatchNorm1d | nn.BatchNorm2d, scale: float) -> None:
-    """Constant BN scale, zero shift."""
-    nn.init.constant_(bn.weight, scale)
-    nn.init.zeros_(bn.bias)
+        Raises:
+            ValueError: for an override that is not a field of the config.
+        """
+        fields = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ValueError(
+                f"unknown option(s) {unknown} for {type(self).__name__}; valid: {sorted(fields)}"
+            )
+        cfg = dataclasses.replace(self, **overrides)
+        return dataclasses.replace(cfg, stages=scale_stages(cfg.stages, scale))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -247,13 +240,25 @@ class MultiScaleTemporalConv(nn.Module):
 class GCNUnit(nn.Module):
     """A CTR-GCN / HD-GCN unit: spatial GCN -> multi-scale temporal conv, plus residual, then ReLU.
 
-    Subclasses build ``gcn``, ``tcn`` and ``residual`` (``None`` for the first unit); the forward
-    is the same for both models. Shape: ``(N, C_in, T, V) -> (N, C_out, ceil(T / stride), V)``.
+    A subclass builds its spatial ``gcn`` and passes it in; the temporal module and the unit
+    residual (``None`` for the first unit) are built here, after it, and the forward is the same
+    for both models. Shape: ``(N, C_in, T, V) -> (N, C_out, ceil(T / stride), V)``.
+
+    Args:
+        gcn: the spatial graph convolution ``(N, C_in, T, V) -> (N, C_out, T, V)``.
+        spec: the unit's place in the plan (channels, stride, residual).
+        temporal_kernel: kernel of the multi-scale temporal module.
+        dilations: its dilated branches.
     """
 
-    gcn: nn.Module
-    tcn: nn.Module
-    residual: nn.Module | None
+    def __init__(
+        self, gcn: nn.Module, spec: UnitSpec, temporal_kernel: int, dilations: tuple[int, ...]
+    ) -> None:
+        super().__init__()
+        self.gcn = gcn
+        c_in, c_out, stride = spec.in_channels, spec.out_channels, spec.stride
+        self.tcn = MultiScaleTemporalConv(c_out, c_out, temporal_kernel, stride, dilations)
+        self.residual = residual_path(c_in, c_out, stride, spec.residual)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.tcn(self.gcn(x))
@@ -290,8 +295,20 @@ class SkeletonDataBN(nn.Module):
         return x.reshape(n * m, c, t, v)
 
 
+class GCNFamilyConfig(Protocol):
+    """The fields of a GCN family's config that :class:`SkeletonGCN` reads."""
+
+    stages: tuple[GCNStage, ...]  # the channel plan (already scaled)
+    in_channels: int  # channels per joint (x, y, confidence)
+    head_dropout: float  # dropout before the classifier
+
+
 class SkeletonGCN(AMGEModel):
     """What ST-GCN, CTR-GCN and HD-GCN share: input layout, data_bn, a list of units, the head.
+
+    The units follow the plan of ``cfg.stages`` (:func:`unit_plan`); ``unit(i, spec)`` builds
+    unit ``i``. ``num_persons`` is the number of person slots data_bn normalises (``None``: any
+    M, with statistics shared by the persons).
 
     The pieces are public so that a model can be run block by block (TransM3E inserts tokens
     after the first unit)::
@@ -311,29 +328,28 @@ class SkeletonGCN(AMGEModel):
 
     def __init__(
         self,
-        units: Sequence[nn.Module],
-        specs: Sequence[UnitSpec],
+        cfg: GCNFamilyConfig,
+        unit: Callable[[int, UnitSpec], nn.Module],
         num_classes: int,
-        in_channels: int,
-        num_joints: int,
         num_persons: int | None,
-        head_dropout: float = 0.0,
     ) -> None:
         super().__init__(("skeleton",), num_classes)
-        if in_channels != SKELETON_CHANNELS:
+        specs = unit_plan(cfg.stages, cfg.in_channels)
+        units = [unit(i, s) for i, s in enumerate(specs)]  # they draw their weights first
+        if cfg.in_channels != SKELETON_CHANNELS:
             raise ValueError(
                 f"{type(self).__name__} reads (x, y, confidence) skeletons: in_channels must be "
-                f"{SKELETON_CHANNELS}, got {in_channels}"
+                f"{SKELETON_CHANNELS}, got {cfg.in_channels}"
             )
-        self.in_channels = in_channels
-        self.num_joints = num_joints
+        self.in_channels = cfg.in_channels
+        self.num_joints = NUM_JOINTS
         self.num_persons = num_persons  # None: any M
-        self.data_bn = SkeletonDataBN(in_channels, num_joints, num_persons)
+        self.data_bn = SkeletonDataBN(cfg.in_channels, NUM_JOINTS, num_persons)
         self.layers = nn.ModuleList(units)
         self.layer_channels: tuple[int, ...] = tuple(s.out_channels for s in specs)
         self.layer_strides: tuple[int, ...] = tuple(s.stride for s in specs)
         self.num_features = self.layer_channels[-1]
-        self.dropout = nn.Dropout(head_dropout)
+        self.dropout = nn.Dropout(cfg.head_dropout)
         self.fc = nn.Linear(self.num_features, num_classes)
         nn.init.normal_(self.fc.weight, 0.0, math.sqrt(2.0 / num_classes))
         nn.init.zeros_(self.fc.bias)
@@ -416,16 +432,16 @@ class SkeletonGCN(AMGEModel):
 
 __all__ = [
     "GCN_STAGES",
+    "GCNConfig",
+    "GCNFamilyConfig",
     "GCNStage",
+    "GCNUnit",
     "MultiScaleTemporalConv",
     "SkeletonDataBN",
     "SkeletonGCN",
     "TemporalConv",
     "UnitSpec",
     "UnitTCN",
-    "bn_init",
-    "build_config",
-    "conv_init",
     "residual_path",
     "scale_stages",
     "unit_plan",

@@ -17,37 +17,27 @@ parameter audit reports which one matches (reference/baselines.md section 6.4).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from musclemap_lib.models.gcn_layers import (
-    GCN_STAGES,
-    GCNStage,
-    GCNUnit,
-    MultiScaleTemporalConv,
-    SkeletonGCN,
-    UnitSpec,
-    bn_init,
-    build_config,
-    conv_init,
-    residual_path,
-    unit_plan,
-)
+from musclemap_lib.models.gcn_layers import GCNConfig, GCNUnit, SkeletonGCN, UnitSpec
 from musclemap_lib.models.graph import COCO_HIERARCHIES, check_groups, hierarchy_adjacency
-from musclemap_lib.models.registry import Scale, register_model
+from musclemap_lib.models.layers import bn_init, conv_init
+from musclemap_lib.models.registry import lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec
+from musclemap_lib.muscles import NUM_MUSCLES
 from musclemap_lib.skeleton import NUM_JOINTS
 
 Hierarchy = Literal["coco_l4", "coco_l1"]
 
 
 @dataclass(frozen=True)
-class HDGCNConfig:
+class HDGCNConfig(GCNConfig):
     """HD-GCN hyper-parameters (defaults: the released NTU configuration on our COCO-17 graph)."""
 
-    stages: tuple[GCNStage, ...] = GCN_STAGES  # channel plan; cpu/smoke scale it
     hierarchy: Hierarchy = "coco_l4"  # joint groups of graph.COCO_HIERARCHIES (L = groups - 1)
     edge_k: int = 5  # neighbours (self included) of the EdgeConv path in every HD-Gconv level
     aha_k: int = 3  # neighbours among the L level nodes in AHA's EdgeConv; must be <= L
@@ -243,22 +233,9 @@ class HDGCNUnit(GCNUnit):
     def __init__(
         self, spec: UnitSpec, adjacency: np.ndarray, cfg: HDGCNConfig, use_aha: bool
     ) -> None:
-        super().__init__()
-        self.gcn = HDGconv(
-            spec.in_channels,
-            spec.out_channels,
-            adjacency,
-            cfg.groups,
-            use_aha=use_aha,
-            edge_k=cfg.edge_k,
-            aha_k=cfg.aha_k,
-        )
-        self.tcn = MultiScaleTemporalConv(
-            spec.out_channels, spec.out_channels, cfg.temporal_kernel, spec.stride, cfg.dilations
-        )
-        self.residual = residual_path(
-            spec.in_channels, spec.out_channels, spec.stride, spec.residual
-        )
+        c_in, c_out = spec.in_channels, spec.out_channels
+        gcn = HDGconv(c_in, c_out, adjacency, cfg.groups, use_aha, cfg.edge_k, cfg.aha_k)
+        super().__init__(gcn, spec, cfg.temporal_kernel, cfg.dilations)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -289,18 +266,12 @@ class HDGCN(SkeletonGCN):
     def __init__(self, cfg: HDGCNConfig, num_classes: int = 20) -> None:
         groups = check_groups(cfg.groups, NUM_JOINTS)
         adjacency = hierarchy_adjacency(groups, NUM_JOINTS)  # (L, 3, V, V)
-        specs = unit_plan(cfg.stages, cfg.in_channels)
-        # PAPER (HD-GCN release): the first unit sums the levels; every other unit uses AHA.
-        units = [HDGCNUnit(s, adjacency, cfg, use_aha=i > 0) for i, s in enumerate(specs)]
-        super().__init__(
-            units,
-            specs,
-            num_classes=num_classes,
-            in_channels=cfg.in_channels,
-            num_joints=NUM_JOINTS,
-            num_persons=cfg.num_persons,
-            head_dropout=cfg.head_dropout,
-        )
+
+        def unit(i: int, spec: UnitSpec) -> HDGCNUnit:
+            # PAPER (HD-GCN release): the first unit sums the levels; every other unit uses AHA.
+            return HDGCNUnit(spec, adjacency, cfg, use_aha=i > 0)
+
+        super().__init__(cfg, unit, num_classes, cfg.num_persons)
         self.cfg = cfg
 
 
@@ -312,14 +283,13 @@ HDGCN_VARIANTS: dict[str, HDGCNConfig] = {
 }
 
 
-@register_model
-def hdgcn(scale: Scale = "paper", num_classes: int = 20, variant: str = "l4", **overrides) -> HDGCN:
-    """HD-GCN; ``variant`` ``"l4"`` (default, 1,289,346 params) or ``"l1"`` (839,832).
+def config(variant: str = "l4", scale: ScaleSpec = PAPER, **overrides: Any) -> HDGCNConfig:
+    """A variant of :data:`HDGCN_VARIANTS` with :class:`HDGCNConfig` field overrides, scaled."""
+    return lookup(HDGCN_VARIANTS, variant, "HD-GCN variant").scaled(scale, **overrides)
 
-    ``overrides`` replace fields of :class:`HDGCNConfig`; the stage plan is then scaled.
-    """
-    if variant not in HDGCN_VARIANTS:
-        raise ValueError(
-            f"unknown HD-GCN variant {variant!r}; choose from {sorted(HDGCN_VARIANTS)}"
-        )
-    return HDGCN(build_config(HDGCN_VARIANTS[variant], scale, overrides), num_classes)
+
+@register_model
+def hdgcn(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> HDGCN:
+    """HD-GCN on the 4-level hierarchy ``variant="l4"`` (default, 1,289,346 params) or the
+    single-level ``"l1"`` (839,832); other options replace fields of :class:`HDGCNConfig`."""
+    return HDGCN(config(scale=scale, **variant), num_classes)

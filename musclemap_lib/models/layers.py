@@ -1,9 +1,13 @@
-"""Shared transformer blocks: the token MLP and stochastic depth.
+"""Shared blocks: the token MLP, stochastic depth and the weight initialisers of the families.
 
-Used by :mod:`musclemap_lib.models.mvit` (and, through it, TransM3E). Written for this study;
-the structure (an ``fc1 -> act -> drop -> fc2 -> drop`` MLP, per-sample stochastic depth) is the
-one of huggingface/pytorch-image-models ``timm/layers/mlp.py`` and ``timm/layers/drop.py`` @ aa4b585
-and of facebookresearch/SlowFast ``slowfast/models/common.py`` @ 287ec00.
+The MLP and DropPath are used by :mod:`musclemap_lib.models.mvit` (and, through it, TransM3E);
+:func:`conv_init` / :func:`bn_init` are the initialisation scheme shared by the CTR-GCN and
+HD-GCN releases (:mod:`musclemap_lib.models.gcn_layers`, ``ctrgcn``, ``hdgcn``).
+
+Written for this study; the structure (an ``fc1 -> act -> drop -> fc2 -> drop`` MLP, per-sample
+stochastic depth) is the one of huggingface/pytorch-image-models ``timm/layers/mlp.py`` and
+``timm/layers/drop.py`` @ aa4b585 and of facebookresearch/SlowFast ``slowfast/models/common.py``
+@ 287ec00.
 """
 
 from __future__ import annotations
@@ -87,3 +91,16 @@ def init_transformer_weights(module: nn.Module) -> None:
             nn.init.ones_(module.weight)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
+
+
+def conv_init(conv: nn.Conv1d | nn.Conv2d) -> None:
+    """Kaiming-normal (fan-out) weights, zero bias (the CTR-GCN / HD-GCN releases)."""
+    nn.init.kaiming_normal_(conv.weight, mode="fan_out")
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+
+
+def bn_init(bn: nn.BatchNorm1d | nn.BatchNorm2d, scale: float) -> None:
+    """Constant BN scale, zero shift (the CTR-GCN / HD-GCN releases)."""
+    nn.init.constant_(bn.weight, scale)
+    nn.init.zeros_(bn.bias)

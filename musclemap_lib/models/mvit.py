@@ -10,14 +10,9 @@ of SlowFast ``configs/Kinetics/MVITv2_S_16x4.yaml`` and ``MVITv2_B_32x3.yaml``
 (../shared/reference/baselines.md section 4). The prefix-token handling follows the MuscleMap
 fork's ``attention.py`` (``tkl`` prefix tokens; ../shared/reference/official-code.md section 2).
 
-The file reads top to bottom: config dataclasses, blocks, model, variant table, builders.
-
-Public API used by TransM3E (see :class:`MViT`):
-
-* ``model.embed(video, prefix=None) -> (x, thw)``; ``x`` is ``(B, P + T*H*W, D)``;
-* ``model.blocks[i](x, thw) -> (x, thw)``; prefix tokens stay in front, ``P`` of them;
-* ``model.reduction_blocks`` (blocks that pool Q) and ``model.stage_ends``;
-* ``model.norm``, ``model.forward_features(batch) -> (B, P, D)``, ``model.forward_head(feats)``.
+The file reads top to bottom: config dataclasses, blocks, model, variant table, builders. The
+block-level API that TransM3E uses (``embed``, ``blocks``, ``reduction_blocks``, ``norm``, ...)
+is listed on :class:`MViT`.
 """
 
 from __future__ import annotations
@@ -34,15 +29,17 @@ from torch import nn
 from musclemap_lib.modalities import VIDEO_CHANNELS, VIDEO_MODALITIES
 from musclemap_lib.models.base import AMGEModel
 from musclemap_lib.models.layers import DropPath, Mlp, init_transformer_weights
-from musclemap_lib.models.registry import Scale, register_model
-from musclemap_lib.models.scales import scaled_depth, scaled_width, spec
+from musclemap_lib.models.registry import check_options, lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec, scaled_depth, scaled_heads
+from musclemap_lib.muscles import NUM_MUSCLES
 
 Triple = tuple[int, int, int]
 
 
-def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Output length of a convolution / pooling window along one axis."""
-    return (size + 2 * padding - kernel) // stride + 1
+def _conv_out(size: Triple, kernel: Triple, stride: Triple, padding: Triple) -> Triple:
+    """Output grid (t, h, w) of a convolution / pooling window over a (t, h, w) grid."""
+    axes = zip(size, kernel, stride, padding, strict=True)
+    return tuple((n + 2 * p - k) // s + 1 for n, k, s, p in axes)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,15 +133,9 @@ class MViTConfig:
                 heads, dim_out = heads * 2, dim * 2
                 # PAPER (MViTv2 / SlowFast POOL_KV_STRIDE_ADAPTIVE): kv stride // q stride, >= 1.
                 kv_stride = tuple(max(s // q, 1) for s, q in zip(kv_stride, q_stride, strict=True))  # type: ignore[assignment]
-            pad = tuple(k // 2 for k in self.pool_kernel)
-            q_thw = tuple(
-                _conv_out(n, k, s, p)
-                for n, k, s, p in zip(thw, self.pool_kernel, q_stride, pad, strict=True)
-            )
-            kv_thw = tuple(
-                _conv_out(n, k, s, p)
-                for n, k, s, p in zip(thw, self.pool_kernel, kv_stride, pad, strict=True)
-            )
+            pad: Triple = tuple(k // 2 for k in self.pool_kernel)  # type: ignore[assignment]
+            q_thw = _conv_out(thw, self.pool_kernel, q_stride, pad)
+            kv_thw = _conv_out(thw, self.pool_kernel, kv_stride, pad)
             specs.append(
                 MViTBlockSpec(
                     index=i,
@@ -155,8 +146,8 @@ class MViTConfig:
                     kv_stride=kv_stride,
                     pool_kernel=self.pool_kernel,
                     input_thw=thw,
-                    q_thw=q_thw,  # type: ignore[arg-type]
-                    kv_thw=kv_thw,  # type: ignore[arg-type]
+                    q_thw=q_thw,
+                    kv_thw=kv_thw,
                     # PAPER / SlowFast: drop path i * rate / (depth - 1).
                     drop_path=self.drop_path_rate * i / max(depth - 1, 1),
                     num_prefix_tokens=self.num_prefix_tokens,
@@ -167,19 +158,14 @@ class MViTConfig:
                     norm_eps=self.norm_eps,
                 )
             )
-            dim, thw = dim_out, q_thw  # type: ignore[assignment]
+            dim, thw = dim_out, q_thw
         object.__setattr__(self, "blocks", tuple(specs))
 
     @property
     def patch_grid(self) -> Triple:
         """Token grid (T', H', W') after the patch embedding."""
         size = (self.num_frames, self.crop_size, self.crop_size)
-        return tuple(  # type: ignore[return-value]
-            _conv_out(n, k, s, p)
-            for n, k, s, p in zip(
-                size, self.patch_kernel, self.patch_stride, self.patch_padding, strict=True
-            )
-        )
+        return _conv_out(size, self.patch_kernel, self.patch_stride, self.patch_padding)
 
     @property
     def transition_blocks(self) -> tuple[int, ...]:
@@ -221,15 +207,8 @@ class AttentionPool(nn.Module):
     ) -> None:
         super().__init__()
         self.num_prefix_tokens = num_prefix_tokens
-        self.conv = nn.Conv3d(
-            head_dim,
-            head_dim,
-            kernel,
-            stride=stride,
-            padding=tuple(k // 2 for k in kernel),
-            groups=head_dim,
-            bias=False,
-        )
+        pad = tuple(k // 2 for k in kernel)  # depthwise: one filter per head channel
+        self.conv = nn.Conv3d(head_dim, head_dim, kernel, stride, pad, groups=head_dim, bias=False)
         self.norm = nn.LayerNorm(head_dim, eps=eps)
 
     def forward(self, x: torch.Tensor, thw: Triple) -> tuple[torch.Tensor, Triple]:
@@ -278,10 +257,8 @@ def rel_pos_bias(
     """
     (qt, qh, qw), (kt, kh, kw) = q_thw, k_thw
     tables = []
-    for name, table, nq, nk in (
-        ("t", rel_pos_t, qt, kt),
-        ("h", rel_pos_h, qh, kh),
-        ("w", rel_pos_w, qw, kw),
+    for name, table, nq, nk in zip(
+        "thw", (rel_pos_t, rel_pos_h, rel_pos_w), q_thw, k_thw, strict=True
     ):
         if table.shape[0] != 2 * max(nq, nk) - 1:
             # DEVIATION: the released code interpolates the table for an unexpected grid; the
@@ -296,9 +273,8 @@ def rel_pos_bias(
     bt = torch.einsum("bntyxc,tkc->bntyxk", r, r_t)  # (B, heads, qt, qh, qw, kt)
     bh = torch.einsum("bntyxc,ykc->bntyxk", r, r_h)  # (B, heads, qt, qh, qw, kh)
     bw = torch.einsum("bntyxc,xkc->bntyxk", r, r_w)  # (B, heads, qt, qh, qw, kw)
-    bias = (
-        bt[..., :, None, None] + bh[..., None, :, None] + bw[..., None, None, :]
-    )  # (B, heads, qt, qh, qw, kt, kh, kw)
+    # (B, heads, qt, qh, qw, kt, kh, kw)
+    bias = bt[..., :, None, None] + bh[..., None, :, None] + bw[..., None, None, :]
     return bias.reshape(b, h, qt * qh * qw, kt * kh * kw)
 
 
@@ -426,7 +402,7 @@ class MultiScaleBlock(nn.Module):
 class MViT(AMGEModel):
     """MViTv2 video classifier with ``P`` prefix tokens, reading one video modality.
 
-    API kept stable for TransM3E (``musclemap_lib/models/transm3e.py``):
+    API kept stable for TransM3E (:class:`~musclemap_lib.models.tokens.MCTVideo`):
 
     * ``embed(video, prefix=None) -> (x, thw)``: patch embedding flattened in (t, h, w) order,
       prefix tokens prepended: ``prefix_tokens`` (1, P, D) expanded, or ``prefix`` (B or 1, P, D)
@@ -477,9 +453,7 @@ class MViT(AMGEModel):
         self.reduction_blocks: tuple[int, ...] = tuple(
             s.index for s in cfg.blocks if math.prod(s.q_stride) > 1
         )
-        self.stage_ends: tuple[int, ...] = tuple(i - 1 for i in cfg.transition_blocks) + (
-            len(cfg.blocks) - 1,
-        )
+        self.stage_ends = (*(i - 1 for i in cfg.transition_blocks), len(cfg.blocks) - 1)
         self.norm = nn.LayerNorm(cfg.out_dim, eps=cfg.norm_eps)
         self.head_drop = nn.Dropout(cfg.head_dropout)
         self.head = nn.Linear(cfg.out_dim, num_classes)
@@ -566,7 +540,7 @@ MVIT_CONFIGS: dict[str, MViTConfig] = {
 _CONFIG_FIELDS = {f.name for f in fields(MViTConfig) if f.init}
 
 
-def mvit_config(name: str, scale: Scale = "paper", **overrides: Any) -> MViTConfig:
+def config(name: str, scale: ScaleSpec = PAPER, **overrides: Any) -> MViTConfig:
     """The configuration of a variant at a scale, with field overrides.
 
     Scaling (the rules of :mod:`musclemap_lib.models.scales`): the first-stage width and the head
@@ -580,45 +554,32 @@ def mvit_config(name: str, scale: Scale = "paper", **overrides: Any) -> MViTConf
     Raises:
         ValueError: for an unknown variant or an unknown override.
     """
-    if name not in MVIT_CONFIGS:
-        raise ValueError(f"unknown MViT variant {name!r}; choose from {sorted(MVIT_CONFIGS)}")
-    unknown = set(overrides) - _CONFIG_FIELDS
-    if unknown:
-        raise ValueError(
-            f"unknown MViT option(s) {sorted(unknown)}; valid: modality, {sorted(_CONFIG_FIELDS)}"
-        )
-    base, s = MVIT_CONFIGS[name], spec(scale)
-    embed = scaled_width(base.embed_dim, scale)
-    head_dim = scaled_width(base.head_dim, scale)
-    if embed % head_dim:
-        raise ValueError(f"scaled width {embed} is not a multiple of the head width {head_dim}")
+    base = lookup(MVIT_CONFIGS, name, "MViT variant")
+    check_options(overrides, _CONFIG_FIELDS, "MViT")
+    embed, heads = scaled_heads(base.embed_dim, base.head_dim, scale)
     scaled = {
         "embed_dim": embed,
-        "num_heads": embed // head_dim,
+        "num_heads": heads,
         "stage_depths": tuple(scaled_depth(d, scale) for d in base.stage_depths),
-        "num_frames": s.frames,
-        "crop_size": s.size,
+        "num_frames": scale.frames,
+        "crop_size": scale.size,
     }
     return replace(base, **{**scaled, **overrides})
 
 
 def _build(
-    name: str,
-    scale: Scale = "paper",
-    num_classes: int = 20,
-    modality: str = "rgb",
-    **overrides: Any,
+    name: str, scale: ScaleSpec, num_classes: int, modality: str = "rgb", **overrides: Any
 ) -> MViT:
-    return MViT(mvit_config(name, scale, **overrides), num_classes=num_classes, modality=modality)
+    return MViT(config(name, scale, **overrides), num_classes=num_classes, modality=modality)
 
 
 @register_model
-def mvitv2_s(**kw: Any) -> MViT:
+def mvitv2_s(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> MViT:
     """MViTv2-S (16 blocks, 34,245,524 parameters at paper scale with 20 classes)."""
-    return _build("mvitv2_s", **kw)
+    return _build("mvitv2_s", scale, num_classes, **variant)
 
 
 @register_model
-def mvitv2_b(**kw: Any) -> MViT:
+def mvitv2_b(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> MViT:
     """MViTv2-B (24 blocks, 50,901,044 parameters at paper scale, 16 frames, 20 classes)."""
-    return _build("mvitv2_b", **kw)
+    return _build("mvitv2_b", scale, num_classes, **variant)

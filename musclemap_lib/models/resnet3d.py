@@ -27,14 +27,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
 from musclemap_lib.modalities import VIDEO_CHANNELS, VIDEO_MODALITIES
 from musclemap_lib.models.base import AMGEModel
-from musclemap_lib.models.registry import Scale, register_model
-from musclemap_lib.models.scales import scaled_depth, scaled_width
+from musclemap_lib.models.registry import check_options, lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec, scaled_depth, scaled_width
+from musclemap_lib.muscles import NUM_MUSCLES
 
 Quad = tuple[int, int, int, int]
 TemporalBasis = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
@@ -234,7 +236,7 @@ class ResNet3d(AMGEModel):
     """C2D / I3D / Slow (one pathway) or SlowFast (two pathways), with a linear head.
 
     Args:
-        cfg: the architecture (see :data:`VARIANTS` and :func:`scaled_config`).
+        cfg: the architecture (see :data:`VARIANTS` and :func:`config`).
         modality: the video modality read from the batch (``rgb``, ``rgb_diff`` or ``flow``).
         num_classes: number of muscle groups.
     """
@@ -372,7 +374,7 @@ VARIANTS: dict[str, ResNet3dConfig] = {
 }
 
 
-def _scale_pathway(p: PathwayConfig, scale: Scale) -> PathwayConfig:
+def _scale_pathway(p: PathwayConfig, scale: ScaleSpec) -> PathwayConfig:
     return dataclasses.replace(
         p,
         stem_width=scaled_width(p.stem_width, scale),
@@ -381,74 +383,70 @@ def _scale_pathway(p: PathwayConfig, scale: Scale) -> PathwayConfig:
     )
 
 
-def scaled_config(name: str, scale: Scale = "paper", modality: str = "rgb") -> ResNet3dConfig:
-    """The configuration of a variant at a scale, for a modality.
+_OVERRIDABLE = {f.name for f in dataclasses.fields(ResNet3dConfig)} - {"slow", "fast"}
+
+
+def config(
+    name: str, scale: ScaleSpec = PAPER, modality: str = "rgb", **overrides: Any
+) -> ResNet3dConfig:
+    """The configuration of a variant at a scale, for a modality, with field overrides.
 
     Every width goes through :func:`scaled_width` and every stage depth through
     :func:`scaled_depth` (the rules of :mod:`musclemap_lib.models.scales`); temporal kernels,
     strides, pooling and SlowFast's alpha / fusion settings are kept. Note: the widths' rounding
     floor (``width_multiple``) makes the fast pathway relatively wider than 1/8 of the slow one
-    at cpu/smoke scale.
+    at cpu/smoke scale. ``overrides`` replace fields of :class:`ResNet3dConfig` (not the
+    pathways) after the scaling.
+
+    Raises:
+        ValueError: for an unknown variant or a modality that is not video.
+        TypeError: for an unknown override.
     """
-    if name not in VARIANTS:
-        raise ValueError(f"unknown ResNet3d variant {name!r}; choose from {', '.join(VARIANTS)}")
+    cfg = lookup(VARIANTS, name, "ResNet3d variant")
     if modality not in VIDEO_CHANNELS:
         raise ValueError(
             f"ResNet3d reads a video modality; got {modality!r}, expected one of "
             f"{', '.join(VIDEO_MODALITIES)}"
         )
-    cfg = VARIANTS[name]
-    return dataclasses.replace(
+    check_options(overrides, _OVERRIDABLE, f"{name}", error=TypeError)
+    cfg = dataclasses.replace(
         cfg,
         slow=_scale_pathway(cfg.slow, scale),
         fast=_scale_pathway(cfg.fast, scale) if cfg.fast is not None else None,
         depths=tuple(scaled_depth(d, scale) for d in cfg.depths),  # type: ignore[arg-type]
         in_channels=VIDEO_CHANNELS[modality],
     )
+    return dataclasses.replace(cfg, **overrides)
 
 
 def _build(
-    name: str, scale: Scale, num_classes: int, modality: str, **overrides: object
+    name: str, scale: ScaleSpec, num_classes: int, modality: str = "rgb", **overrides: Any
 ) -> ResNet3d:
-    cfg = scaled_config(name, scale, modality)
-    if overrides:
-        fields = {f.name for f in dataclasses.fields(ResNet3dConfig)} - {"slow", "fast"}
-        unknown = sorted(set(overrides) - fields)
-        if unknown:
-            raise TypeError(
-                f"{name}: unknown override(s) {unknown}; accepted: modality, {', '.join(sorted(fields))}"
-            )
-        cfg = dataclasses.replace(cfg, **overrides)  # type: ignore[arg-type]
+    cfg = config(name, scale, modality, **overrides)
     return ResNet3d(cfg, modality=modality, num_classes=num_classes)
 
 
 @register_model
-def c2d_r50(
-    scale: Scale = "paper", num_classes: int = 20, modality: str = "rgb", **overrides: object
-) -> ResNet3d:
+def c2d_r50(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> ResNet3d:
     """C2D ResNet-50 (no temporal kernels, temporal pool after res2)."""
-    return _build("c2d_r50", scale, num_classes, modality, **overrides)
+    return _build("c2d_r50", scale, num_classes, **variant)
 
 
 @register_model
-def i3d_r50(
-    scale: Scale = "paper", num_classes: int = 20, modality: str = "rgb", **overrides: object
-) -> ResNet3d:
+def i3d_r50(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> ResNet3d:
     """I3D ResNet-50 (inflated temporal kernels, temporal pool after res2)."""
-    return _build("i3d_r50", scale, num_classes, modality, **overrides)
+    return _build("i3d_r50", scale, num_classes, **variant)
 
 
 @register_model
-def slow_r50(
-    scale: Scale = "paper", num_classes: int = 20, modality: str = "rgb", **overrides: object
-) -> ResNet3d:
+def slow_r50(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> ResNet3d:
     """Slow-only ResNet-50 (temporal kernels in res4 and res5)."""
-    return _build("slow_r50", scale, num_classes, modality, **overrides)
+    return _build("slow_r50", scale, num_classes, **variant)
 
 
 @register_model
 def slowfast_r50(
-    scale: Scale = "paper", num_classes: int = 20, modality: str = "rgb", **overrides: object
+    scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any
 ) -> ResNet3d:
     """SlowFast ResNet-50 8x8 (alpha 4, beta 1/8); reads one clip, slow = every 4th frame."""
-    return _build("slowfast_r50", scale, num_classes, modality, **overrides)
+    return _build("slowfast_r50", scale, num_classes, **variant)

@@ -14,30 +14,24 @@ PAPER: Table 2 lists ST-GCN at 2.6M parameters. Only the *uniform* partition (K=
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from musclemap_lib.models.gcn_layers import (
-    GCN_STAGES,
-    GCNStage,
-    SkeletonGCN,
-    UnitSpec,
-    build_config,
-    residual_path,
-    unit_plan,
-)
+from musclemap_lib.models.gcn_layers import GCNConfig, SkeletonGCN, UnitSpec, residual_path
 from musclemap_lib.models.graph import PARTITION_STRATEGIES, PartitionStrategy, stgcn_partitions
-from musclemap_lib.models.registry import Scale, register_model
+from musclemap_lib.models.registry import lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec
+from musclemap_lib.muscles import NUM_MUSCLES
 from musclemap_lib.skeleton import NUM_JOINTS
 
 
 @dataclass(frozen=True)
-class STGCNConfig:
+class STGCNConfig(GCNConfig):
     """ST-GCN hyper-parameters (defaults: yysijie's Kinetics config but with K=1, see module doc)."""
 
-    stages: tuple[GCNStage, ...] = GCN_STAGES  # channel plan; cpu/smoke scale it
     partition: PartitionStrategy = (
         "uniform"  # adjacency partition: uniform K=1 / distance / spatial
     )
@@ -121,17 +115,7 @@ class STGCN(SkeletonGCN):
 
     def __init__(self, cfg: STGCNConfig, num_classes: int = 20) -> None:
         partitions = stgcn_partitions(cfg.partition, NUM_JOINTS)  # (K, V, V), [source, target]
-        specs = unit_plan(cfg.stages, cfg.in_channels)
-        units = [STGCNUnit(s, partitions, cfg) for s in specs]
-        super().__init__(
-            units,
-            specs,
-            num_classes=num_classes,
-            in_channels=cfg.in_channels,
-            num_joints=NUM_JOINTS,
-            num_persons=None,
-            head_dropout=cfg.head_dropout,
-        )
+        super().__init__(cfg, lambda _, s: STGCNUnit(s, partitions, cfg), num_classes, None)
         self.cfg = cfg
 
 
@@ -143,16 +127,15 @@ STGCN_VARIANTS: dict[str, STGCNConfig] = {
 }
 
 
-@register_model
-def stgcn(
-    scale: Scale = "paper", num_classes: int = 20, variant: str = "uniform", **overrides
-) -> STGCN:
-    """ST-GCN; ``variant`` ``"uniform"`` (default, 2,635,268 params) or ``"spatial"`` (3,078,424).
+def config(variant: str = "uniform", scale: ScaleSpec = PAPER, **overrides: Any) -> STGCNConfig:
+    """A variant of :data:`STGCN_VARIANTS` with :class:`STGCNConfig` field overrides, scaled."""
+    return lookup(STGCN_VARIANTS, variant, "ST-GCN variant").scaled(scale, **overrides)
 
-    ``overrides`` replace fields of :class:`STGCNConfig`; the stage plan is then scaled.
+
+@register_model
+def stgcn(scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any) -> STGCN:
+    """ST-GCN; ``variant="uniform"`` (default, 2,635,268 params) or ``"spatial"`` (3,078,424).
+
+    The other options replace fields of :class:`STGCNConfig`; the stage plan is then scaled.
     """
-    if variant not in STGCN_VARIANTS:
-        raise ValueError(
-            f"unknown ST-GCN variant {variant!r}; choose from {sorted(STGCN_VARIANTS)}"
-        )
-    return STGCN(build_config(STGCN_VARIANTS[variant], scale, overrides), num_classes)
+    return STGCN(config(scale=scale, **variant), num_classes)

@@ -25,8 +25,9 @@ from torchvision.models.video.swin_transformer import PatchEmbed3d, SwinTransfor
 
 from musclemap_lib.modalities import VIDEO_CHANNELS, VIDEO_MODALITIES
 from musclemap_lib.models.base import AMGEModel
-from musclemap_lib.models.registry import Scale, register_model
-from musclemap_lib.models.scales import scaled_depth, scaled_width, spec
+from musclemap_lib.models.registry import check_options, lookup, register_model
+from musclemap_lib.models.scales import PAPER, ScaleSpec, scaled_depth, scaled_heads
+from musclemap_lib.muscles import NUM_MUSCLES
 
 Triple = tuple[int, int, int]
 
@@ -62,7 +63,7 @@ class VideoSwinConfig:
             raise ValueError(
                 f"window {self.window_size} does not tile the first-stage token grid {grid} of a "
                 f"{self.num_frames}x{self.crop_size}x{self.crop_size} clip; choose a window that "
-                "divides it (swin_config does this for the reduced scales)"
+                "divides it (swin.config does this for the reduced scales)"
             )
 
     @property
@@ -146,7 +147,7 @@ def _fit_window(grid: int, window: int) -> int:
     return max(d for d in range(1, min(grid, window) + 1) if grid % d == 0)
 
 
-def swin_config(name: str, scale: Scale = "paper", **overrides: Any) -> VideoSwinConfig:
+def config(name: str, scale: ScaleSpec = PAPER, **overrides: Any) -> VideoSwinConfig:
     """The configuration of a variant at a scale, with field overrides.
 
     Scaling: ``C`` and the head width go through ``scaled_width`` (heads = width / head width,
@@ -158,26 +159,16 @@ def swin_config(name: str, scale: Scale = "paper", **overrides: Any) -> VideoSwi
     Raises:
         ValueError: for an unknown variant or an unknown override.
     """
-    if name not in SWIN_CONFIGS:
-        raise ValueError(f"unknown Video Swin variant {name!r}; choose from {sorted(SWIN_CONFIGS)}")
-    unknown = set(overrides) - _CONFIG_FIELDS
-    if unknown:
-        raise ValueError(
-            f"unknown VideoSwin option(s) {sorted(unknown)}; "
-            f"valid: modality, {sorted(_CONFIG_FIELDS)}"
-        )
-    base, s = SWIN_CONFIGS[name], spec(scale)
-    embed = scaled_width(base.embed_dim, scale)
-    head_dim = scaled_width(base.embed_dim // base.num_heads[0], scale)
-    if embed % head_dim:
-        raise ValueError(f"scaled width {embed} is not a multiple of the head width {head_dim}")
-    frames = overrides.get("num_frames", s.frames)
-    size = overrides.get("crop_size", s.size)
+    base = lookup(SWIN_CONFIGS, name, "Video Swin variant")
+    check_options(overrides, _CONFIG_FIELDS, "VideoSwin")
+    embed, heads = scaled_heads(base.embed_dim, base.embed_dim // base.num_heads[0], scale)
+    frames = overrides.get("num_frames", scale.frames)
+    size = overrides.get("crop_size", scale.size)
     grid = (-(-frames // base.patch_size[0]), -(-size // base.patch_size[1]))
     grid3 = (grid[0], grid[1], grid[1])
     scaled = {
         "embed_dim": embed,
-        "num_heads": tuple((embed // head_dim) * 2**i for i in range(len(base.depths))),
+        "num_heads": tuple(heads * 2**i for i in range(len(base.depths))),
         "depths": tuple(scaled_depth(d, scale) for d in base.depths),
         "window_size": tuple(
             _fit_window(n, w) for n, w in zip(grid3, base.window_size, strict=True)
@@ -189,24 +180,22 @@ def swin_config(name: str, scale: Scale = "paper", **overrides: Any) -> VideoSwi
 
 
 def _build(
-    name: str,
-    scale: Scale = "paper",
-    num_classes: int = 20,
-    modality: str = "rgb",
-    **overrides: Any,
+    name: str, scale: ScaleSpec, num_classes: int, modality: str = "rgb", **overrides: Any
 ) -> VideoSwin:
-    return VideoSwin(
-        swin_config(name, scale, **overrides), num_classes=num_classes, modality=modality
-    )
+    return VideoSwin(config(name, scale, **overrides), num_classes=num_classes, modality=modality)
 
 
 @register_model
-def videoswin_s(**kw: Any) -> VideoSwin:
+def videoswin_s(
+    scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any
+) -> VideoSwin:
     """Video Swin-S (49,524,458 parameters at paper scale with 20 classes)."""
-    return _build("videoswin_s", **kw)
+    return _build("videoswin_s", scale, num_classes, **variant)
 
 
 @register_model
-def videoswin_b(**kw: Any) -> VideoSwin:
+def videoswin_b(
+    scale: ScaleSpec = PAPER, num_classes: int = NUM_MUSCLES, **variant: Any
+) -> VideoSwin:
     """Video Swin-B (87,659,484 parameters at paper scale with 20 classes)."""
-    return _build("videoswin_b", **kw)
+    return _build("videoswin_b", scale, num_classes, **variant)

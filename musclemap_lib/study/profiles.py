@@ -17,7 +17,14 @@ from pathlib import Path
 from types import MappingProxyType
 
 from musclemap_lib import paths
-from musclemap_lib.config import PAPER_SCALE, DataConfig, ScaleSpec, TrainConfig
+from musclemap_lib.config import (
+    CPU_SCALE,
+    PAPER_SCALE,
+    SMOKE_SCALE,
+    DataConfig,
+    ScaleSpec,
+    TrainConfig,
+)
 from musclemap_lib.study.catalogue import Experiment, Family
 
 TRAINED_FAMILIES: tuple[Family, ...] = tuple(f for f in Family if f.trained)
@@ -71,10 +78,6 @@ def _same(cfg: TrainConfig, **per_family: TrainConfig) -> dict[Family, TrainConf
     out.update({Family(k): v for k, v in per_family.items()})
     return out
 
-
-SMOKE_SCALE = ScaleSpec("smoke", width=0.125, depth=0.125, width_multiple=8, frames=4, size=32)
-# A 2-core CPU trains a few thousand clips per minute at this size.
-CPU_SCALE = ScaleSpec("cpu", width=0.25, depth=0.25, width_multiple=8, frames=8, size=64)
 
 _SMOKE_TRAIN = TrainConfig(epochs=1, batch_size=8, lr=1e-3, warmup_epochs=0.0)
 # ASSUMPTION: lr 1e-3 with a 1-epoch warm-up, a larger step for training from scratch in a few

@@ -7,7 +7,8 @@ shake. Each frame then draws the person as depth-ordered, shaded capsules and a 
 props (bar, bench, wall panel), and applies lighting, camera shake, motion blur and sensor
 noise. Scene, clothing and camera are drawn independently of the activity.
 ``SCENE_RANGES`` names how widely they vary: ``wild`` (the above) or ``studio`` (a plain backdrop
-and front-ish viewpoints, for the cpu study's few-epoch from-scratch RGB models).
+and front-ish viewpoints, for the cpu study's few-epoch from-scratch RGB models). The camera and
+the polygon and box primitives live in :mod:`musclemap_lib.synth.camera`.
 """
 
 from __future__ import annotations
@@ -17,35 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from musclemap_lib.synth.camera import Camera, draw_box, fill_polygon, look_at
 from musclemap_lib.synth.kinematics import J3, BodyShape, to_coco
-
-
-@dataclass(frozen=True)
-class Camera:
-    """A pinhole camera looking at a target point."""
-
-    pos: np.ndarray  # (3,) camera centre in the world
-    rot: np.ndarray  # (3, 3) world -> camera rows: right, down, forward
-    f: float  # focal length in pixels
-    cx: float  # principal point x (pixels)
-    cy: float  # principal point y (pixels)
-
-    def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """World points (..., 3) -> pixel coordinates (..., 2) and depth (...)."""
-        pc = (pts - self.pos) @ self.rot.T
-        z = np.maximum(pc[..., 2], 1e-3)
-        uv = np.stack([self.f * pc[..., 0] / z + self.cx, self.f * pc[..., 1] / z + self.cy], -1)
-        return uv, pc[..., 2]
-
-
-def look_at(pos: np.ndarray, target: np.ndarray, f: float, w: int, h: int) -> Camera:
-    """A camera at ``pos`` looking at ``target`` with the world ``y`` axis up."""
-    fwd = target - pos
-    fwd = fwd / np.linalg.norm(fwd)
-    right = np.cross(fwd, np.array([0.0, 1.0, 0.0]))
-    right /= np.linalg.norm(right)
-    down = np.cross(fwd, right)
-    return Camera(pos, np.stack([right, down, fwd]), f, w / 2, h / 2)
 
 
 @dataclass(frozen=True)
@@ -193,68 +167,6 @@ def make_camera(scene: Scene, joints: np.ndarray, w: int, h: int) -> Camera:
     return Camera(pos, cam.rot, f, cx, cy)
 
 
-def _clip_near(poly: np.ndarray, cam: Camera, near: float = 0.05) -> np.ndarray | None:
-    """Clip a world polygon (N, 3) to the camera's near plane; None if nothing is left."""
-    pc = (poly - cam.pos) @ cam.rot.T
-    out = []
-    n = len(pc)
-    for i in range(n):
-        a, b = pc[i], pc[(i + 1) % n]
-        ina, inb = a[2] > near, b[2] > near
-        if ina:
-            out.append(a)
-        if ina != inb:
-            t = (near - a[2]) / (b[2] - a[2])
-            out.append(a + t * (b - a))
-    if len(out) < 3:
-        return None
-    pts = np.array(out)
-    return np.stack(
-        [cam.f * pts[:, 0] / pts[:, 2] + cam.cx, cam.f * pts[:, 1] / pts[:, 2] + cam.cy], 1
-    )
-
-
-def _poly(img: np.ndarray, cam: Camera, poly: np.ndarray, color, shift: int = 4) -> None:
-    uv = _clip_near(poly, cam)
-    if uv is not None:
-        s = float(1 << shift)
-        cv2.fillPoly(img, [np.round(uv * s).astype(np.int32)], color, cv2.LINE_AA, shift)
-
-
-def _box(img: np.ndarray, cam: Camera, lo, hi, color, light: np.ndarray) -> None:
-    """A shaded 3-D box, faces drawn back to front."""
-    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-    c = np.array(
-        [
-            [lo[0], lo[1], lo[2]],
-            [hi[0], lo[1], lo[2]],
-            [hi[0], hi[1], lo[2]],
-            [lo[0], hi[1], lo[2]],
-            [lo[0], lo[1], hi[2]],
-            [hi[0], lo[1], hi[2]],
-            [hi[0], hi[1], hi[2]],
-            [lo[0], hi[1], hi[2]],
-        ]
-    )
-    faces = [
-        ((0, 1, 2, 3), (0, 0, -1)),
-        ((4, 5, 6, 7), (0, 0, 1)),
-        ((0, 1, 5, 4), (0, -1, 0)),
-        ((3, 2, 6, 7), (0, 1, 0)),
-        ((0, 3, 7, 4), (-1, 0, 0)),
-        ((1, 2, 6, 5), (1, 0, 0)),
-    ]
-    order = []
-    for idx, nrm in faces:
-        ctr = c[list(idx)].mean(0)
-        if np.dot(np.array(nrm), cam.pos - ctr) <= 0:
-            continue  # back face
-        order.append((np.linalg.norm(ctr - cam.pos), idx, nrm))
-    for _, idx, nrm in sorted(order, reverse=True):
-        shade = 0.55 + 0.45 * max(0.0, float(np.dot(nrm, light)))
-        _poly(img, cam, c[list(idx)], tuple(int(v * shade) for v in color))
-
-
 def render_background(
     scene: Scene, cam: Camera, w: int, h: int, center: np.ndarray, body_axis: np.ndarray
 ) -> np.ndarray:
@@ -292,7 +204,7 @@ def render_background(
         "gym": rng.integers(30, 120, 3),
         "outdoor": np.array([60, 140, 70]) * rng.uniform(0.6, 1.2, 3),
     }[scene.kind]
-    _poly(
+    fill_polygon(
         img,
         cam,
         np.array([wp(-s, 0, -s), wp(s, 0, -s), wp(s, 0, s), wp(-s, 0, s)]),
@@ -325,7 +237,7 @@ def render_background(
             [((-s, -s), (s, -s)), ((s, -s), (s, s)), ((s, s), (-s, s)), ((-s, s), (-s, -s))]
         ):
             col = wall_col * (0.8 + 0.1 * k)
-            _poly(
+            fill_polygon(
                 img,
                 cam,
                 np.array(
@@ -347,7 +259,7 @@ def render_background(
                 inset = -0.01 * (pa + pb) / np.linalg.norm(pa + pb + 1e-6)
                 q0, q1 = q0 + inset, q1 + inset
                 col = rng.integers(180, 255, 3) if y0 > 0 else rng.integers(40, 160, 3)
-                _poly(
+                fill_polygon(
                     img,
                     cam,
                     np.array(
@@ -380,7 +292,7 @@ def render_background(
                     z0 + (depth if side % 2 == 0 else width),
                 ),
             )
-            _box(
+            draw_box(
                 img,
                 cam,
                 np.minimum(lo, hi),
@@ -416,7 +328,7 @@ def render_background(
         a = a / max(np.linalg.norm(a), 1e-6)
         p = np.array([-a[2], 0, a[0]])
         L, Wd = 0.95, 0.32
-        _poly(
+        fill_polygon(
             img,
             cam,
             np.array(
@@ -589,10 +501,10 @@ def draw_static_props(
             lo = np.minimum(g[0], g[1]) - [0.15, 0, 0.35]
             hi = np.maximum(g[0], g[1]) + [0.15, 0, 0.02]
             lo[1], hi[1] = 0.0, g[:, 1].mean() - 0.03
-            _box(img, cam, lo, hi, (60, 80, 110), light)
+            draw_box(img, cam, lo, hi, (60, 80, 110), light)
         if kind == "wall":
             z0 = center[2] - 0.32
-            _box(
+            draw_box(
                 img,
                 cam,
                 [center[0] - 1.0, 0, z0 - 0.1],

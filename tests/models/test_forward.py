@@ -2,7 +2,7 @@
 
 Parametrised over ``list_models()``, so a family is tested as soon as it is registered. Each
 model reads a batch holding only its own modalities (plus ``labels``), at the smoke input size of
-``scales.SCALE_SPECS["smoke"]``.
+``scales.SMOKE``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from torch import nn
 
 from musclemap_lib.models import build_model, list_models
 from musclemap_lib.models.flops import example_batch
+from musclemap_lib.models.scales import SMOKE
 
 B = 2  # two clips: BatchNorm in training mode needs more than one value per channel
-SCALE = "smoke"
+SCALE = SMOKE
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -14,7 +14,7 @@ import torch
 from musclemap_lib.models import build_model
 from musclemap_lib.models.gcn_layers import GCN_STAGES, MultiScaleTemporalConv, unit_plan
 from musclemap_lib.models.hdgcn import HDGCNConfig
-from musclemap_lib.models.scales import scaled_depth, scaled_width
+from musclemap_lib.models.scales import SCALES, scaled_depth, scaled_width
 from musclemap_lib.skeleton import NUM_JOINTS
 
 GCNS = ("stgcn", "ctrgcn", "hdgcn")
@@ -103,10 +103,10 @@ def test_paper_plan(name):
 @pytest.mark.parametrize("scale", ["cpu", "smoke"])
 @pytest.mark.parametrize("name", GCNS)
 def test_reduced_scales_follow_scales_py(name, scale):
-    model = build_model(name, scale)
+    model, spec = build_model(name, scale), SCALES[scale]
     expected = unit_plan(
         [
-            type(s)(scaled_width(s.channels, scale), scaled_depth(s.units, scale), s.stride)
+            type(s)(scaled_width(s.channels, spec), scaled_depth(s.units, spec), s.stride)
             for s in GCN_STAGES
         ],
         3,

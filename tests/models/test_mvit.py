@@ -12,7 +12,8 @@ from torchvision.models.video.mvit import MSBlockConfig
 from torchvision.models.video.mvit import MViT as TvMViT
 
 from musclemap_lib.models import build_model
-from musclemap_lib.models.mvit import MViT, MViTConfig, mvit_config, rel_pos_bias
+from musclemap_lib.models.mvit import MViT, MViTConfig, config, rel_pos_bias
+from musclemap_lib.models.scales import CPU, PAPER, SMOKE, ScaleSpec
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -46,7 +47,7 @@ def test_paper_parameter_count(name: str, expected: int) -> None:
 
 
 def test_paper_block_table_s() -> None:
-    cfg = mvit_config("mvitv2_s", "paper")
+    cfg = config("mvitv2_s", PAPER)
     assert cfg.transition_blocks == (1, 3, 14)
     assert [b.num_heads for b in cfg.blocks] == [1, 2, 2] + [4] * 11 + [8, 8]
     assert [b.kv_stride for b in cfg.blocks[:4]] == [(1, 8, 8), (1, 4, 4), (1, 4, 4), (1, 2, 2)]
@@ -65,15 +66,15 @@ def test_paper_block_table_s() -> None:
 
 
 def test_b_structure() -> None:
-    cfg = mvit_config("mvitv2_b", "paper")
+    cfg = config("mvitv2_b", PAPER)
     assert len(cfg.blocks) == 24 and cfg.transition_blocks == (2, 5, 21)
     m = build_model("mvitv2_b", "smoke")
     assert m.reduction_blocks == m.cfg.transition_blocks
 
 
-@pytest.mark.parametrize("scale", ["cpu", "smoke"])
-def test_reduced_scales_keep_the_structure(scale: str) -> None:
-    paper, cfg = mvit_config("mvitv2_s", "paper"), mvit_config("mvitv2_s", scale)
+@pytest.mark.parametrize("scale", [CPU, SMOKE])
+def test_reduced_scales_keep_the_structure(scale: ScaleSpec) -> None:
+    paper, cfg = config("mvitv2_s", PAPER), config("mvitv2_s", scale)
     assert len(cfg.stage_depths) == len(paper.stage_depths)  # every stage transition kept
     assert min(cfg.stage_depths) >= 1
     assert cfg.num_heads == paper.num_heads  # heads follow width / head_dim

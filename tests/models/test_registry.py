@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
 
 import pytest
 
 import musclemap_lib.models as models
-from musclemap_lib.models.registry import SCALES, build_model, list_models, register_model
+from musclemap_lib.models.registry import (
+    _MODELS,
+    build_model,
+    list_models,
+    register_model,
+    register_variants,
+)
+from musclemap_lib.models.scales import PAPER, SCALES, SMOKE, ScaleSpec
+from musclemap_lib.muscles import NUM_MUSCLES
 
 # The 13 models of the paper's Table 2 (STYLE.md section 4 names). TransM3E has its own issue.
 TABLE2_MODELS = (
@@ -54,6 +64,34 @@ def test_registering_a_taken_name_raises() -> None:
     assert list_models() == before
 
 
+def test_registering_a_taken_variant_name_raises() -> None:
+    taken = list_models()[-1]
+    before = list_models()
+    with pytest.raises(ValueError, match="registered twice"):
+        register_variants({taken: None}, lambda cfg, scale, n: None, "never built")
+    assert list_models() == before
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_builder_has_the_registry_signature(name: str) -> None:
+    params = list(inspect.signature(_MODELS[name]).parameters.values())
+    assert [p.name for p in params[:2]] == ["scale", "num_classes"]
+    assert params[0].default is PAPER and params[1].default == NUM_MUSCLES
+    assert "seed" not in {p.name for p in params}
+
+
+def test_a_scale_name_or_a_spec_of_the_same_fields_builds_what_the_value_builds() -> None:
+    # e.g. the scale a study profile holds: any frozen dataclass with ScaleSpec's fields
+    same_fields = dataclasses.make_dataclass(
+        "ProfileScale", [(f.name, f.type) for f in dataclasses.fields(ScaleSpec)], frozen=True
+    )
+    like_smoke = same_fields(**dataclasses.asdict(SMOKE))
+    for name in ("stgcn", "mvitv2_s_mct"):
+        want = [(k, t.shape) for k, t in build_model(name, SMOKE).state_dict().items()]
+        for scale in ("smoke", like_smoke):
+            assert [(k, t.shape) for k, t in build_model(name, scale).state_dict().items()] == want
+
+
 def test_unknown_name_error_lists_every_known_name() -> None:
     with pytest.raises(ValueError) as err:
         build_model("resnet9000", scale="smoke")
@@ -71,6 +109,9 @@ def test_unknown_scale_error_lists_the_scales() -> None:
     assert "huge" in msg
     for scale in SCALES:
         assert scale in msg
+    for bad in (None, 0.5):  # neither a name nor a ScaleSpec: a ValueError too, not a TypeError
+        with pytest.raises(ValueError, match="ScaleSpec"):
+            build_model(name, scale=bad)  # type: ignore[arg-type]
 
 
 def test_package_exports_the_registry_and_audit() -> None:

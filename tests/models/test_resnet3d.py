@@ -11,8 +11,8 @@ from torch import nn
 
 from musclemap_lib.models import build_model
 from musclemap_lib.models.audit import count_parameters
-from musclemap_lib.models.resnet3d import VARIANTS, Bottleneck, ResNet3d, scaled_config
-from musclemap_lib.models.scales import SCALE_SPECS, scaled_depth, scaled_width
+from musclemap_lib.models.resnet3d import VARIANTS, Bottleneck, ResNet3d, config
+from musclemap_lib.models.scales import SCALES, SMOKE, scaled_depth, scaled_width
 
 NAMES = ("c2d_r50", "i3d_r50", "slow_r50", "slowfast_r50")
 
@@ -119,15 +119,16 @@ def test_final_bn_starts_at_zero_and_head_init() -> None:
 @pytest.mark.parametrize("scale", ["cpu", "smoke"])
 @pytest.mark.parametrize("name", NAMES)
 def test_reductions_come_from_the_scale_rules(name: str, scale: str) -> None:
-    paper, reduced = VARIANTS[name], scaled_config(name, scale)
-    assert reduced.depths == tuple(scaled_depth(d, scale) for d in paper.depths)
+    spec = SCALES[scale]
+    paper, reduced = VARIANTS[name], config(name, spec)
+    assert reduced.depths == tuple(scaled_depth(d, spec) for d in paper.depths)
     for p, r in [(paper.slow, reduced.slow), (paper.fast, reduced.fast)]:
         if p is None:
             assert r is None
             continue
-        assert r.stem_width == scaled_width(p.stem_width, scale)
-        assert r.out_widths == tuple(scaled_width(w, scale) for w in p.out_widths)
-        assert r.inner_widths == tuple(scaled_width(w, scale) for w in p.inner_widths)
+        assert r.stem_width == scaled_width(p.stem_width, spec)
+        assert r.out_widths == tuple(scaled_width(w, spec) for w in p.out_widths)
+        assert r.inner_widths == tuple(scaled_width(w, spec) for w in p.inner_widths)
         assert r.temporal_basis == p.temporal_basis
     m = _meta(name, scale)
     assert [len(s) for s in m.pathways[0].stages] == list(reduced.depths)
@@ -138,7 +139,7 @@ def test_reductions_come_from_the_scale_rules(name: str, scale: str) -> None:
 def test_slowfast_reads_one_clip_and_subsamples_the_slow_pathway(frames: int) -> None:
     torch.manual_seed(0)
     m = build_model("slowfast_r50", scale="smoke").eval()
-    s = SCALE_SPECS["smoke"].size
+    s = SMOKE.size
     x = torch.randn(1, 3, frames, s, s)
     slow, fast = m.forward_features(x)
     assert slow.shape[2] == math.ceil(frames / 4)  # every 4th frame
@@ -149,7 +150,7 @@ def test_slowfast_reads_one_clip_and_subsamples_the_slow_pathway(frames: int) ->
 @pytest.mark.parametrize("scale", ["paper", "cpu", "smoke"])
 @pytest.mark.parametrize("name", NAMES)
 def test_feature_shapes_at_each_scale(name: str, scale: str) -> None:
-    sp = SCALE_SPECS[scale]
+    sp = SCALES[scale]
     m = _meta(name, scale).eval()
     feats = m.forward_features(torch.empty(1, 3, sp.frames, sp.size, sp.size, device="meta"))
     t_slow = {"c2d_r50": sp.frames // 2, "i3d_r50": sp.frames // 2, "slow_r50": sp.frames}
@@ -170,7 +171,7 @@ def test_modality_override_changes_input_channels(name: str) -> None:
     m = build_model(name, scale="smoke", modality="flow").eval()
     assert m.modalities == ("flow",)
     assert all(p.stem.conv.in_channels == 2 for p in m.pathways)
-    s = SCALE_SPECS["smoke"]
+    s = SMOKE
     assert m({"flow": torch.randn(2, 2, s.frames, s.size, s.size)}).shape == (2, 20)
     with pytest.raises(KeyError, match="flow"):
         m({"rgb": torch.randn(2, 3, s.frames, s.size, s.size)})

@@ -11,7 +11,8 @@ from torchvision.models.video import swin3d_b, swin3d_s
 from torchvision.models.video.swin_transformer import SwinTransformer3d
 
 from musclemap_lib.models import build_model
-from musclemap_lib.models.swin import VideoSwinConfig, swin_config
+from musclemap_lib.models.scales import SCALES
+from musclemap_lib.models.swin import VideoSwinConfig, config
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -69,7 +70,7 @@ def test_same_logits_as_torchvision_forward() -> None:
 @pytest.mark.parametrize("name", ["videoswin_s", "videoswin_b"])
 @pytest.mark.parametrize("scale", ["paper", "cpu", "smoke"])
 def test_scaled_configs(name: str, scale: str) -> None:
-    paper, cfg = swin_config(name, "paper"), swin_config(name, scale)
+    paper, cfg = config(name, SCALES["paper"]), config(name, SCALES[scale])
     assert len(cfg.depths) == len(paper.depths) and min(cfg.depths) >= 1
     grid = cfg.patch_grid
     assert all(n % w == 0 for n, w in zip(grid, cfg.window_size, strict=True))  # windows tile

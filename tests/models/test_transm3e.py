@@ -11,8 +11,16 @@ from torch import nn
 
 from musclemap_lib.models import build_model, list_models
 from musclemap_lib.models import transm3e as tm
-from musclemap_lib.models.fusion import FusionOutput, combine_scores
-from musclemap_lib.models.scales import spec
+from musclemap_lib.models.distillation import KDConfig, kd_pairs, kd_term
+from musclemap_lib.models.fusion import LATE_FUSION_VARIANTS, FusionOutput, combine_scores
+from musclemap_lib.models.scales import SMOKE
+from musclemap_lib.models.tokens import (
+    MCT_SKELETON_VARIANTS,
+    MCT_VIDEO_VARIANTS,
+    MCTSkeletonConfig,
+    build_mct_skeleton,
+)
+from musclemap_lib.models.two_branch import load_stage1_weights
 
 B = 2
 
@@ -26,12 +34,12 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-S = spec("smoke")
+S = SMOKE
 ALL_NAMES = (
     list(tm.TRANSM3E_VARIANTS)
-    + list(tm.LATE_FUSION_VARIANTS)
-    + list(tm.MCT_VIDEO_VARIANTS)
-    + list(tm.MCT_SKELETON_VARIANTS)
+    + list(LATE_FUSION_VARIANTS)
+    + list(MCT_VIDEO_VARIANTS)
+    + list(MCT_SKELETON_VARIANTS)
 )
 
 
@@ -49,7 +57,7 @@ def _batch(seed: int = 0) -> dict[str, torch.Tensor]:
 
 def _build(name: str, **kw: Any) -> nn.Module:
     torch.manual_seed(0)
-    return build_model(name, "smoke", **kw)
+    return build_model(name, SMOKE, **kw)
 
 
 def _diff(a: Any, b: Any, prefix: str = "") -> set[str]:
@@ -151,8 +159,8 @@ def test_skeleton_tokens_join_after_the_first_unit_and_travel_through_all() -> N
 
 
 def test_skeleton_distill_tokens_are_input_independent_without_the_merge() -> None:
-    cfg = tm.MCTSkeletonConfig(distill_tokens=True, merge_into_distill=False)
-    aux = tm.build_mct_skeleton(cfg, "smoke").eval()
+    cfg = MCTSkeletonConfig(distill_tokens=True, merge_into_distill=False)
+    aux = build_mct_skeleton(cfg, SMOKE).eval()
     a = aux.trace(_batch(0)["skeleton"]).final
     b = aux.trace(_batch(1)["skeleton"]).final
     c = cfg.num_tokens
@@ -181,15 +189,15 @@ def test_skeleton_node_path_starts_as_plain_hdgcn() -> None:
 def test_number_of_kd_terms_at_paper_depth() -> None:
     # MViTv2-S: 16 blocks, reductions after blocks 1, 3, 14; HD-GCN: 10 units.
     red = (1, 3, 14)
-    assert len(tm.kd_pairs("final", 16, red, 10)) == 1
-    assert len(tm.kd_pairs("sparse", 16, red, 10)) == 4
-    assert len(tm.kd_pairs("dense", 16, red, 10)) == 16
-    assert tm.kd_pairs("none", 16, red, 10) == ()
+    assert len(kd_pairs("final", 16, red, 10)) == 1
+    assert len(kd_pairs("sparse", 16, red, 10)) == 4
+    assert len(kd_pairs("dense", 16, red, 10)) == 16
+    assert kd_pairs("none", 16, red, 10) == ()
     # the documented alignment table of the module docstring
-    assert tm.kd_pairs("sparse", 16, red, 10) == ((1, 1), (3, 2), (14, 9), (15, 9))
-    dense = tm.kd_pairs("dense", 16, red, 10)
+    assert kd_pairs("sparse", 16, red, 10) == ((1, 1), (3, 2), (14, 9), (15, 9))
+    dense = kd_pairs("dense", 16, red, 10)
     assert [g for _, g in dense] == sorted(g for _, g in dense)  # monotone
-    assert tm.kd_pairs("dense", 16, red, 16) == tuple((b, b) for b in range(16))
+    assert kd_pairs("dense", 16, red, 16) == tuple((b, b) for b in range(16))
 
 
 @pytest.mark.parametrize(
@@ -212,19 +220,19 @@ def test_number_of_kd_terms_in_the_model(name: str, which: str) -> None:
 def test_kd_term_matches_torch_kldiv() -> None:
     g = torch.Generator().manual_seed(0)
     r, s = torch.randn(3, 20, 8, generator=g), torch.randn(3, 20, 8, generator=g)
-    cfg = tm.KDConfig()
+    cfg = KDConfig()
     # released: KLDivLoss(mean)(log_softmax(S/T, token axis), softmax(T/T)) * alpha * T^2
     ref = nn.KLDivLoss()(
         torch.log_softmax(r / cfg.tau, dim=1), torch.softmax(s / cfg.tau, dim=1)
     ) * (cfg.alpha * cfg.tau**2)
-    torch.testing.assert_close(tm.kd_term(r, s, cfg), ref)
+    torch.testing.assert_close(kd_term(r, s, cfg), ref)
     rev = dataclasses.replace(cfg, direction="receiver_to_sender")
-    torch.testing.assert_close(tm.kd_term(s, r, rev), ref)
+    torch.testing.assert_close(kd_term(s, r, rev), ref)
     chan = dataclasses.replace(cfg, softmax_axis="channel")
     ref_c = nn.KLDivLoss()(torch.log_softmax(r / 10, dim=2), torch.softmax(s / 10, dim=2)) * 90
-    torch.testing.assert_close(tm.kd_term(r, s, chan), ref_c)
+    torch.testing.assert_close(kd_term(r, s, chan), ref_c)
     # one token + token-axis softmax: identically zero (why w/o MCT loses its KD)
-    assert tm.kd_term(r[:, :1], s[:, :1], cfg).item() == 0.0
+    assert kd_term(r[:, :1], s[:, :1], cfg).item() == 0.0
 
 
 def test_kd_gradients_reach_the_receiver_tokens_but_not_the_sender() -> None:
@@ -319,7 +327,7 @@ def test_switching_a_flag_changes_only_the_named_modules() -> None:
 
 def test_invalid_combinations_raise() -> None:
     with pytest.raises(ValueError, match="conventional KD"):
-        tm.TransM3EConfig(kd=tm.KDConfig(receiver="cls", sender="cls"), fusion="mctf")
+        tm.TransM3EConfig(kd=KDConfig(receiver="cls", sender="cls"), fusion="mctf")
     with pytest.raises(ValueError, match="predict='mean'"):
         tm.TransM3EConfig(aux_head=False)
     with pytest.raises(ValueError, match="unknown TransM3E option"):
@@ -343,9 +351,9 @@ def test_stage1_models_follow_the_variant_data() -> None:
 
 def test_load_stage1_copies_weights_and_reports_the_rest() -> None:
     torch.manual_seed(1)
-    rgb, aux = build_model("mvitv2_s_mct", "smoke"), build_model("hdgcn_mct", "smoke")
+    rgb, aux = build_model("mvitv2_s_mct", SMOKE), build_model("hdgcn_mct", SMOKE)
     model = _build("transm3e")
-    report = tm.load_stage1(model, rgb.state_dict(), aux.state_dict())
+    report = load_stage1_weights(model, [rgb.state_dict(), aux.state_dict()])
     torch.testing.assert_close(model.main.cls_tokens, rgb.cls_tokens)
     torch.testing.assert_close(model.aux.steps[0].p_m.weight, aux.steps[0].p_m.weight)
     assert "distill_tokens" in report.missing["main"]
@@ -355,15 +363,30 @@ def test_load_stage1_copies_weights_and_reports_the_rest() -> None:
     assert set(report.loaded["main"]) == set(rgb.state_dict())
 
 
+@pytest.mark.parametrize("name", ["transm3e", "late_fusion_concat", "transm3e_rgbdiff_teacher"])
+def test_load_stage1_is_a_method_of_every_two_branch_model(name: str) -> None:
+    """The engine path: ``model.load_stage1([main, aux])`` for any model with stage-1 runs."""
+    torch.manual_seed(1)
+    states = [build_model(n, SMOKE).state_dict() for n in tm.stage1_models(name)]
+    model = _build(name)
+    text = model.load_stage1(states)
+    assert isinstance(text, str) and text.startswith("main: loaded ") and "\naux: loaded " in text
+    for branch, state in zip((model.main, model.aux), states, strict=True):
+        for key, value in state.items():
+            torch.testing.assert_close(branch.state_dict()[key], value)
+    with pytest.raises(ValueError, match="2 stage-1 state dicts"):
+        model.load_stage1(states[:1])
+
+
 def test_load_stage1_refuses_other_shapes_and_foreign_keys() -> None:
-    rgb1, aux1 = build_model("mvitv2_s_sct", "smoke"), build_model("hdgcn_sct", "smoke")
+    rgb1, aux1 = build_model("mvitv2_s_sct", SMOKE), build_model("hdgcn_sct", SMOKE)
     model = _build("transm3e")
     with pytest.raises(ValueError, match="cls_tokens"):
-        tm.load_stage1(model, rgb1.state_dict(), aux1.state_dict())
-    rgb = build_model("mvitv2_s_mct", "smoke").state_dict()
+        model.load_stage1([rgb1.state_dict(), aux1.state_dict()])
+    rgb = build_model("mvitv2_s_mct", SMOKE).state_dict()
     prefixed = {f"model.{k}": v for k, v in rgb.items()}
     with pytest.raises(ValueError, match="no stage-1 main key"):
-        tm.load_stage1(model, prefixed, build_model("hdgcn_mct", "smoke").state_dict())
+        model.load_stage1([prefixed, build_model("hdgcn_mct", SMOKE).state_dict()])
 
 
 def test_late_fusion_sum_of_the_real_branches() -> None:
