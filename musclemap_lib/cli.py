@@ -8,6 +8,7 @@ fast and a command never loads torch it does not need.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -29,6 +30,11 @@ def _import(p: argparse.ArgumentParser) -> None:
     p.add_argument("--videos", required=True, help="folder holding the MuscleMap136 videos")
     p.add_argument("--out", required=True, help="folder to write manifest.csv into")
     p.add_argument("--skeletons", default=None, help="optional folder of (T, 17, 3) .npy skeletons")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty --out (replaces its manifest)",
+    )
 
 
 def _profile(p: argparse.ArgumentParser, data: bool = True) -> None:
@@ -50,11 +56,23 @@ def _overrides(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another process is running the same experiment, wait this long for it "
+        "(default 0: stop at once and name that process; -1: wait as long as it takes)",
+    )
+
+
 def _experiment(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="an experiment name (see `musclemap experiments`)")
     _profile(p)
     p.add_argument("--seed", type=int, default=0)
     _overrides(p)
+    _wait(p)
 
 
 def _train(p: argparse.ArgumentParser) -> None:
@@ -72,6 +90,7 @@ def _run_all(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tables", default=None, help="comma-separated paper tables, e.g. 2,3")
     p.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
     _overrides(p)
+    _wait(p)
 
 
 # name -> (help, argument adder, "module:function")
@@ -140,8 +159,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What to do about an operating-system error, by errno.
+_OS_FIXES: dict[int, str] = {
+    errno.EACCES: "check its permissions (ls -l) and make it readable/writable for you "
+    "(chmod u+rw), or work in a clone you own",
+    errno.EPERM: "check its owner and permissions (ls -l), or work in a clone you own",
+    errno.EROFS: "the file system is read-only: work in a writable clone or data copy",
+    errno.ENOSPC: "the disk is full: free some space and run again",
+    errno.ENOENT: "check the path",
+    errno.EISDIR: "a folder is in the way of a file: remove or rename it",
+    errno.ENOTDIR: "a file is in the way of a folder: remove or rename it",
+}
+
+
+def describe_error(err: BaseException) -> str:
+    """One line (the library's messages may add an indented list) naming the file and the fix."""
+    if isinstance(err, OSError) and err.strerror and (err.filename or err.filename2):
+        # A raw error from the operating system: name the file and say what to do.
+        where = err.filename if err.filename2 is None else f"{err.filename} -> {err.filename2}"
+        fix = _OS_FIXES.get(err.errno or 0, "")
+        return f"{where}: {err.strerror}" + (f"; {fix}" if fix else "")
+    if isinstance(err, KeyError) and len(err.args) == 1 and isinstance(err.args[0], str):
+        return err.args[0]  # str(KeyError) would quote the message
+    if isinstance(err, RecursionError):
+        return (
+            "an input file is nested too deeply to be read (RecursionError); it is damaged or "
+            "crafted: replace it (run with -v to see which)"
+        )
+    if isinstance(err, (ValueError, OSError, RuntimeError, KeyError, TypeError)):
+        text = str(err) or type(err).__name__
+        return text if not isinstance(err, TypeError) else f"{type(err).__name__}: {text}"
+    return (
+        f"unexpected {type(err).__name__}: {err}; run again with -v for the traceback and report it"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script; returns the process exit code."""
+    """Entry point of the console script; returns the process exit code.
+
+    Every failure is reported as one message naming the file and the fix (exit code 2);
+    ``-v`` shows the traceback instead.
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -149,14 +207,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     module_name, func_name = COMMANDS[args.command][2].split(":")
-    func = getattr(importlib.import_module(module_name), func_name)
     try:
+        func = getattr(importlib.import_module(module_name), func_name)
         result = func(args)
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError) as err:
-        # Bad input is reported as one clear line, not a traceback (use -v for the traceback).
+    except Exception as err:  # noqa: BLE001 - every failure becomes one clear line
         if args.verbose:
             raise
-        print(f"musclemap {args.command}: error: {err}", file=sys.stderr)
+        print(f"musclemap {args.command}: error: {describe_error(err)}", file=sys.stderr)
         return 2
     return int(result or 0)
 

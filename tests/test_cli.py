@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 import lightning as L
@@ -244,3 +245,189 @@ def test_bad_inputs(results, smoke_root, monkeypatch, tmp_path, capsys):
     # `data` verifies a given folder.
     assert main(["data", "--profile", "smoke", "--data", str(smoke_root / "synth-smoke")]) == 0
     assert "32" not in "" and "verified" in capsys.readouterr().out
+
+
+# ---- reliability (issue 15, issue 12 point 8) ---------------------------------------------------
+def _private_data(smoke_root: Path, dst: Path) -> Path:
+    """A copy of the smoke subset that a test may damage: its own manifest, one link per file."""
+    src = smoke_root / "synth-smoke"
+    dst.mkdir(parents=True)
+    (dst / "manifest.csv").write_bytes((src / "manifest.csv").read_bytes())
+    for sub in ("videos", "skeletons"):
+        (dst / sub).mkdir()
+        for f in (src / sub).iterdir():
+            os.symlink(f.resolve(), dst / sub / f.name)
+    return dst
+
+
+def _rows(root: Path) -> list[dict]:
+    with open(root / "manifest.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write_rows(root: Path, rows: list[dict]) -> None:
+    with open(root / "manifest.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def test_relabelled_data_is_rerun_and_says_why(results, smoke_root, tmp_path, capsys, caplog):
+    """Probe 1: after relabelling every known-test row, `train` printed "skipped"."""
+    import logging
+
+    data = _private_data(smoke_root, tmp_path / "data")
+    argv = ["train", "random", "--profile", "smoke", "--data", str(data)]
+    assert main(argv) == 0
+    first = _metrics(results, "random")
+    assert main(argv) == 0 and "skipped" in capsys.readouterr().out
+    rows = _rows(data)
+    for r in rows:
+        if r["split"] == "known_test":
+            r["labels"] = "calves"
+    _write_rows(data, rows)
+    with caplog.at_level(logging.INFO, logger="musclemap_lib.study.pipeline"):
+        assert main(argv) == 0
+    assert "evaluated" in capsys.readouterr().out
+    assert "the data changed (fingerprint" in caplog.text
+    second = _metrics(results, "random")
+    assert second["data_fingerprint"] != first["data_fingerprint"]
+    assert second["known_test"] != first["known_test"]  # scored against the new labels
+    assert second["engine_version"] == pipeline.ENGINE_VERSION
+
+
+def test_a_second_run_of_an_experiment_is_refused_naming_the_first(results, capsys):
+    """Probe 2: concurrent runs of one experiment mixed their checkpoints, records and logs."""
+    folder = records.run_dir("smoke", "random")
+    with records.run_lock(folder):  # as another `musclemap train random` holds it
+        assert main(["train", "random", "--profile", "smoke"]) == 2
+        err = capsys.readouterr().err
+        assert f"is being written by pid {os.getpid()}" in err and "--wait" in err
+        assert not folder.exists()  # the refused run wrote nothing
+        assert main(["train", "random", "--profile", "smoke", "--seed", "1"]) == 0  # not blocked
+    assert main(["train", "random", "--profile", "smoke"]) == 0  # released: runs
+
+
+def test_a_garbage_checkpoint_is_a_one_line_error(results, capsys, caplog):
+    """Probe 4: torch's UnpicklingError (advising weights_only=False) reached the user, and a
+    plain `train` took a garbage checkpoint as valid and skipped."""
+    import logging
+
+    assert main(["train", "stgcn", "--profile", "smoke", *SET_TWO_EPOCHS]) == 0
+    ckpt = results / "smoke" / "stgcn" / "checkpoints" / "last.ckpt"
+    ckpt.write_bytes(b"garbage" * 1000)
+    capsys.readouterr()
+    for argv in (
+        ["evaluate", "stgcn", "--profile", "smoke", *SET_TWO_EPOCHS],
+        ["train", "stgcn", "--profile", "smoke", "--resume", *SET_TWO_EPOCHS],
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"checkpoint {ckpt} is corrupt" in err
+        assert "weights_only" not in err and "Traceback" not in err
+    with caplog.at_level(logging.WARNING, logger="musclemap_lib.study.pipeline"):
+        assert main(["train", "stgcn", "--profile", "smoke", *SET_TWO_EPOCHS]) == 0
+    assert "stgcn (seed 0, smoke): trained" in capsys.readouterr().out  # never "skipped"
+    assert f"its checkpoint {ckpt} is corrupt" in caplog.text
+    import torch
+
+    assert torch.load(ckpt, weights_only=True)["epoch"] == 1  # retrained
+
+
+def test_unwritable_results_are_refused_before_training(results, monkeypatch, capsys):
+    """Probe 4: a PermissionError (read-only results) came as a traceback, after training."""
+    real = os.access
+    denied = results / "smoke"
+    denied.mkdir(parents=True)
+    # Tests run as root, whom chmod does not stop: deny through os.access instead.
+    monkeypatch.setattr(os, "access", lambda p, mode: real(p, mode) and Path(p) != denied)
+    assert main(["train", "stgcn", "--profile", "smoke", *SET_TWO_EPOCHS]) == 2
+    err = capsys.readouterr().err
+    assert f"the results folder {denied} is not writable" in err and "chmod" in err
+    assert not (denied / "stgcn").exists()  # refused before training
+    monkeypatch.setattr(os, "access", real)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(denied / "stgcn" / "config.json"))
+
+    monkeypatch.setattr(records, "write_run", read_only)  # e.g. remounted read-only meanwhile
+    assert main(["train", "random", "--profile", "smoke"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "config.json: Permission denied; check its" in err
+
+
+def test_a_broken_record_does_not_break_another_run(results, capsys):
+    """Probe 5: one unreadable metrics.json made `train random` exit 2 after writing."""
+    assert main(["train", "all_ones", "--profile", "smoke"]) == 0
+    bad = results / "smoke" / "all_ones" / "metrics.json"
+    for broken in ("{}", "[]"):
+        bad.write_text(broken)
+        capsys.readouterr()
+        assert main(["train", "random", "--profile", "smoke", "--set", "bootstrap_n=10"]) == 0
+        err = capsys.readouterr().err
+        assert str(bad) in err and "warning" in err
+        summary = pd.read_csv(results / "smoke" / "summary.csv")
+        assert set(summary.experiment) == {"random"}
+        assert main(["summary", "--profile", "smoke"]) == 1  # non-zero at the end
+        out, err = capsys.readouterr()
+        assert "rebuilt from 1 run folder(s)" in out and str(bad) in err
+        shutil.rmtree(results / "smoke" / "random")
+    # The broken run itself is simply rerun.
+    assert main(["train", "all_ones", "--profile", "smoke"]) == 0
+    assert _metrics(results, "all_ones")["experiment"] == "all_ones"
+
+
+def test_a_corrupt_evaluation_video_is_refused_before_training(
+    results, smoke_root, tmp_path, capsys
+):
+    """Probe 6: a corrupt evaluation video was found only after the whole training; a missing
+    skeleton stopped an RGB-only model."""
+    data = _private_data(smoke_root, tmp_path / "data")
+    row = next(r for r in _rows(data) if r["split"] == "known_test")
+    video = data / row["video"]
+    video.unlink()
+    video.write_bytes(b"\0" * 4096)
+    argv = ["train", "c2d_r50", "--profile", "smoke", "--data", str(data), *SET_TWO_EPOCHS]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"(clip {row['clip_id']!r})" in err and str(video) in err
+    assert "checked before the run started" in err
+    assert not (results / "smoke" / "c2d_r50" / "checkpoints").exists()  # nothing trained
+    video.unlink()
+    os.symlink((smoke_root / "synth-smoke" / row["video"]).resolve(), video)
+    (data / row["skeleton"]).unlink()  # RGB models read no skeleton
+    assert main(argv) == 0
+    assert main(["train", "stgcn", "--profile", "smoke", "--data", str(data)]) == 2
+    assert f"{data / row['skeleton']} does not exist" in capsys.readouterr().err
+
+
+def test_training_and_evaluation_refuse_a_broken_protocol(results, smoke_root, tmp_path, capsys):
+    """Issue 12 point 8: training went ahead on a manifest where a new activity leaks into train."""
+    data = _private_data(smoke_root, tmp_path / "data")
+    rows = _rows(data)
+    new = next(r["activity"] for r in rows if r["split"] == "new_test")
+    next(r for r in rows if r["split"] == "train")["activity"] = new
+    _write_rows(data, rows)
+    for cmd in ("train", "evaluate"):
+        assert main([cmd, "random", "--profile", "smoke", "--data", str(data)]) == 2
+        err = capsys.readouterr().err
+        assert f"activity {new!r} is in train and in new_test" in err and "split protocol" in err
+    assert not (results / "smoke" / "random").exists()
+
+
+@pytest.mark.parametrize(
+    "env, zero",
+    [
+        ({}, True),
+        ({"RANK": "0", "LOCAL_RANK": "0"}, True),
+        ({"RANK": "3", "LOCAL_RANK": "1"}, False),  # torchrun
+        ({"SLURM_PROCID": "5"}, False),  # srun
+        ({"LOCAL_RANK": "1", "NODE_RANK": "0"}, False),  # Lightning's own DDP launcher
+    ],
+)
+def test_only_global_rank_zero_locks_and_writes(monkeypatch, env, zero):
+    for key in ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert pipeline._is_rank_zero() is zero

@@ -1,5 +1,6 @@
 """The data pipeline: manifest, decoding, modalities, transforms, Dataset and DataModule."""
 
+from musclemap_lib.data.checks import preflight
 from musclemap_lib.data.datamodule import MuscleMapDataModule, count_skipped
 from musclemap_lib.data.dataset import ClipDataset, SkippedClip, collate_clips, default_cache_dir
 from musclemap_lib.data.manifest import (
@@ -33,6 +34,7 @@ __all__ = [
     "count_skipped",
     "default_cache_dir",
     "load_manifest",
+    "preflight",
     "probe_video",
     "read_clip",
     "read_views",

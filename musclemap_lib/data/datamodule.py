@@ -76,8 +76,9 @@ class MuscleMapDataModule(L.LightningDataModule):
         self.datasets: dict[str, ClipDataset] = {}
 
     def prepare_data(self) -> None:
-        """Verify that every file of the manifest exists (no download, no state)."""
-        load_manifest(self.root).verify()
+        """Verify the files the modalities read, the activities and the protocol (no download,
+        no state)."""
+        load_manifest(self.root).verify(modalities=self.modalities)
 
     def setup(self, stage: str | None = None) -> None:
         """Load the manifest and build the five split datasets (train: augmented)."""
@@ -95,7 +96,7 @@ class MuscleMapDataModule(L.LightningDataModule):
 
     @property
     def fingerprint(self) -> str:
-        """The data set's fingerprint (from ``dataset.json``, else a hash of the manifest)."""
+        """The data set's content fingerprint (:attr:`Manifest.fingerprint`)."""
         return (self.manifest or load_manifest(self.root)).fingerprint
 
     def _dataset(self, split: str, train: bool, views: int) -> ClipDataset:

@@ -3,7 +3,13 @@
 A data folder ``DIR`` holds ``DIR/manifest.csv`` with the columns :data:`REQUIRED_COLUMNS`
 (video and skeleton paths relative to ``DIR``; ``skeleton`` may be empty; ``labels`` are muscle
 ids of :data:`musclemap_lib.muscles.MUSCLE_GROUPS` joined by ``;``) and optionally
-``DIR/dataset.json`` (generator, seed, counts, ``fingerprint``).
+``DIR/dataset.json`` (generator, seed, counts) and ``DIR/activities.csv`` (one row per activity:
+``activity``, ``role``, one 0/1 column per muscle group, ``rationale``).
+
+The data fingerprint (:attr:`Manifest.fingerprint`) is computed from the content, never read from
+``dataset.json``, so a relabelled or replaced data set never passes for the one a result was
+computed on. :meth:`Manifest.verify` is the cheap pre-flight check (files present and readable,
+activity table, split protocol); decoding every clip is :func:`musclemap_lib.data.checks.preflight`.
 
 Every problem is reported with the file and the manifest line it comes from, and no row is ever
 dropped silently: a bad manifest raises :class:`ManifestError` listing all problems found.
@@ -15,9 +21,11 @@ import csv
 import hashlib
 import json
 import logging
+import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.csv"
 DATASET_JSON = "dataset.json"
+ACTIVITIES_CSV = "activities.csv"
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "clip_id",
     "split",
@@ -43,6 +52,10 @@ SPLITS: tuple[str, ...] = ("train", "known_val", "new_val", "known_test", "new_t
 VAL_SPLITS: tuple[str, ...] = ("known_val", "new_val")
 TEST_SPLITS: tuple[str, ...] = ("known_test", "new_test")
 _MAX_LISTED = 20  # problems listed in one error message
+# The fingerprint hashes at most three blocks of this size per data file (head, middle, tail):
+# reading whole videos at every run would cost minutes on the real data set.
+FINGERPRINT_BLOCK = 1 << 16
+FINGERPRINT_VERSION = "data1"  # bump when the fingerprint's definition changes
 
 
 class DataError(ValueError):
@@ -150,78 +163,189 @@ class Manifest:
             return np.zeros((0, len(MUSCLE_GROUPS)), dtype=np.float32)
         return np.stack([r.multihot() for r in rows])
 
-    @property
+    def files(self, modalities: Iterable[str] | None = None) -> list[tuple[ManifestRow, str, Path]]:
+        """``(row, kind, path)`` of every file the manifest names, ``kind`` video or skeleton.
+
+        Args:
+            modalities: only the files these modalities read (``None``: every file). A skeleton
+                model reads the skeleton and the video's header (its frame count), a video model
+                only the video.
+        """
+        want = {"video", "skeleton"}
+        if modalities is not None:
+            mods = set(modalities)
+            want = set()
+            if mods:
+                want.add("video")  # every modality needs the video (frames or frame count)
+            if "skeleton" in mods:
+                want.add("skeleton")
+        out = []
+        for r in self.rows:
+            for kind, p in (("video", r.video), ("skeleton", r.skeleton)):
+                if p is not None and kind in want:
+                    out.append((r, kind, p))
+        return out
+
+    @cached_property
     def fingerprint(self) -> str:
-        """``dataset.json``'s fingerprint, else a hash of manifest.csv (see :meth:`verify`)."""
-        fp = self.info.get("fingerprint")
-        if fp:
-            return str(fp)
-        return "manifest-" + hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+        """A hash of the data content, recomputed from the files (``dataset.json`` is ignored).
+
+        Covers the bytes of ``manifest.csv`` (splits, activities, labels, paths) and of
+        ``activities.csv`` when present, and for every file the manifest names its path (relative
+        to the data folder), its size and the bytes of up to three
+        :data:`FINGERPRINT_BLOCK`-sized blocks (head, middle, tail; the whole file when it is
+        smaller than three blocks). Not covered: ``dataset.json``, caches, files the manifest does
+        not name, and a same-size edit of a large file that touches none of the sampled blocks.
+        Modification times are not used, so a copy of a data set keeps its fingerprint. A missing
+        or unreadable file enters as such (whether a run may go without it is for
+        :meth:`verify` to say, from the modalities it reads).
+
+        Computed once per :class:`Manifest` object (a load is a snapshot), by reading at most
+        ``3 * FINGERPRINT_BLOCK`` bytes per file.
+        """
+        digest = hashlib.sha256(f"{FINGERPRINT_VERSION}\n".encode())
+        digest.update(self.path.read_bytes())
+        activities = self.root / ACTIVITIES_CSV
+        if activities.is_file():
+            digest.update(b"\0activities\0" + activities.read_bytes())
+        for p in sorted({p for _, _, p in self.files()}):
+            try:
+                size, sample = sampled_digest(p)
+                state = f"{size}\0{sample}"
+            except FileNotFoundError:
+                state = "missing"  # an RGB model may run without the skeleton files
+            except OSError:
+                state = "unreadable"
+            digest.update(f"\0{self._rel(p)}\0{state}".encode())
+        return f"{FINGERPRINT_VERSION}-{digest.hexdigest()[:16]}"
+
+    def _rel(self, p: Path) -> str:
+        return str(p.relative_to(self.root)) if p.is_relative_to(self.root) else str(p)
 
     def protocol_problems(self) -> list[str]:
-        """Violations of the paper's split protocol (empty list when it holds).
+        """Violations of the paper's split protocol, each naming the activity or source and the fix.
 
-        New activities appear only in ``new_val``/``new_test``; known val/test activities are
-        training activities; a source video never straddles two splits.
+        New activities appear only in ``new_val``/``new_test`` (never in ``train``); known
+        val/test activities are training activities; a source video never straddles two splits.
+        Returns an empty list when the protocol holds.
         """
         problems = []
         train = set(self.activities("train"))
         for s in ("new_val", "new_test"):
-            leaked = sorted(set(self.activities(s)) & train)
-            if leaked:
-                problems.append(f"{s} holds training activities {leaked}")
+            for a in sorted(set(self.activities(s)) & train):
+                problems.append(
+                    f"activity {a!r} is in train and in {s}: a new activity must never be trained "
+                    f"on; move its train clips out of train, or its {s} clips to "
+                    f"known_{s.split('_')[1]}"
+                )
         for s in ("known_val", "known_test"):
-            unseen = sorted(set(self.activities(s)) - train)
-            if unseen:
-                problems.append(f"{s} holds activities absent from train: {unseen}")
+            for a in sorted(set(self.activities(s)) - train):
+                problems.append(
+                    f"activity {a!r} is in {s} but not in train: a known activity must have "
+                    f"training clips; add train clips of it, or move its {s} clips to "
+                    f"new_{s.split('_')[1]}"
+                )
         split_of: dict[str, set[str]] = {}
         for r in self.rows:
             if r.source:
                 split_of.setdefault(r.source, set()).add(r.split)
-        straddling = sorted(s for s, sp in split_of.items() if len(sp) > 1)
-        if straddling:
+        for src in sorted(s for s, sp in split_of.items() if len(sp) > 1):
             problems.append(
-                f"{len(straddling)} source videos appear in several splits, e.g. {straddling[:3]}"
+                f"source video {src!r} has clips in {', '.join(sorted(split_of[src]))}: clips cut "
+                "from one source video must all be in one split"
             )
         return problems
 
-    def verify(self, check_skeleton_headers: bool = True) -> VerifyReport:
-        """Check that every file the manifest names exists (and skeleton headers are sane).
+    def check_protocol(self) -> None:
+        """Raise :class:`ManifestError` when :meth:`protocol_problems` finds any."""
+        problems = self.protocol_problems()
+        if problems:
+            raise ManifestError(
+                _format_problems(
+                    self.path,
+                    problems,
+                    "the manifest breaks the paper's split protocol (new activities only in "
+                    "new_val/new_test); fix manifest.csv, or regenerate the data with `musclemap "
+                    "synth` / re-import it with `musclemap import-musclemap`",
+                )
+            )
 
-        Reads only file metadata and ``.npy`` headers, never video frames, so it is fast.
-        When ``dataset.json`` has no fingerprint, one is computed from the manifest and the
-        sizes of the files.
-
-        Returns:
-            A :class:`VerifyReport` with the fingerprint.
+    def check_activities(self) -> None:
+        """With an ``activities.csv``, refuse manifest activities it does not list.
 
         Raises:
-            ManifestError: listing every missing or malformed file with its manifest line.
+            ManifestError: naming each unknown activity and a manifest line using it, or the
+                problems of ``activities.csv`` itself (see :func:`read_activity_table`).
+        """
+        table = read_activity_table(self.root)
+        if table is None:
+            return
+        first: dict[str, ManifestRow] = {}
+        for r in self.rows:
+            if r.activity not in table:
+                first.setdefault(r.activity, r)
+        if first:
+            problems = [
+                f"{r.where()}: unknown activity {a!r} (not in {self.root / ACTIVITIES_CSV})"
+                for a, r in sorted(first.items())
+            ]
+            raise ManifestError(
+                _format_problems(
+                    self.path,
+                    problems,
+                    f"use an activity listed in {ACTIVITIES_CSV}, or add it there with its labels",
+                )
+            )
+
+    def verify(
+        self,
+        check_skeleton_headers: bool = True,
+        modalities: Iterable[str] | None = None,
+        protocol: bool = True,
+    ) -> VerifyReport:
+        """The cheap pre-flight check: files present and readable, activity table, protocol.
+
+        Reads only file metadata and ``.npy`` headers, never video frames
+        (:func:`musclemap_lib.data.checks.preflight` decodes them).
+
+        Args:
+            check_skeleton_headers: check that each skeleton ``.npy`` is ``(T, 17, 3)`` float.
+            modalities: check only the files these modalities read (see :meth:`files`);
+                ``None`` checks every file.
+            protocol: refuse a manifest that breaks the paper's split protocol
+                (:meth:`check_protocol`).
+
+        Returns:
+            A :class:`VerifyReport` with the (computed) fingerprint.
+
+        Raises:
+            ManifestError: listing every missing, unreadable or malformed file with its manifest
+                line; an unknown activity or a bad ``activities.csv``; a broken protocol.
         """
         problems: list[str] = []
-        digest = hashlib.sha256(self.path.read_bytes())
         num_files = 0
-        for r in self.rows:
-            for kind, p in (("video", r.video), ("skeleton", r.skeleton)):
-                if p is None:
-                    continue
-                if not p.is_file():
-                    problems.append(f"{r.where()}: {kind} file {p} does not exist")
-                    continue
-                num_files += 1
-                digest.update(
-                    f"{p.relative_to(self.root) if p.is_relative_to(self.root) else p}:"
-                    f"{p.stat().st_size};".encode()
+        for r, kind, p in self.files(modalities):
+            if not p.is_file():
+                problems.append(f"{r.where()}: {kind} file {p} does not exist")
+                continue
+            if not os.access(p, os.R_OK):
+                problems.append(
+                    f"{r.where()}: {kind} file {p} is not readable (permission denied); "
+                    f"chmod -R a+rX {self.root}"
                 )
-                if kind == "skeleton" and check_skeleton_headers:
-                    msg = check_skeleton_header(p)
-                    if msg:
-                        problems.append(f"{r.where()}: {msg}")
+                continue
+            num_files += 1
+            if kind == "skeleton" and check_skeleton_headers:
+                msg = check_skeleton_header(p)
+                if msg:
+                    problems.append(f"{r.where()}: {msg}")
         if problems:
             raise ManifestError(_format_problems(self.path, problems, "fix or remove these rows"))
-        fingerprint = self.info.get("fingerprint") or "files-" + digest.hexdigest()[:16]
+        self.check_activities()
+        if protocol:
+            self.check_protocol()
         report = VerifyReport(
-            self.root, str(fingerprint), len(self.rows), num_files, self.split_sizes()
+            self.root, self.fingerprint, len(self.rows), num_files, self.split_sizes()
         )
         log.info(
             "verified %s: %d clips, %d files, fingerprint %s",
@@ -231,6 +355,66 @@ class Manifest:
             report.fingerprint,
         )
         return report
+
+
+def sampled_digest(path: Path, block: int = FINGERPRINT_BLOCK) -> tuple[int, str]:
+    """``(size, sha256 hex)`` of a file's head, middle and tail blocks (all of a small file)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        h = hashlib.sha256()
+        if size <= 3 * block:
+            h.update(f.read())
+        else:
+            for offset in (0, (size - block) // 2, size - block):
+                f.seek(offset)
+                h.update(f.read(block))
+    return size, h.hexdigest()
+
+
+def read_activity_table(root: str | Path) -> dict[str, tuple[int, ...]] | None:
+    """The muscle labels of each activity in ``root/activities.csv`` (``None`` when absent).
+
+    Returns:
+        ``{activity: 20 ints (0/1) in the order of MUSCLE_GROUPS}``.
+
+    Raises:
+        ManifestError: for a missing muscle column, a repeated activity or a value other than
+            0 and 1, each with its line.
+    """
+    path = Path(root) / ACTIVITIES_CSV
+    if not path.is_file():
+        return None
+    problems: list[str] = []
+    table: dict[str, tuple[int, ...]] = {}
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in ("activity", *MUSCLE_GROUPS) if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ManifestError(
+                f"{path}: missing column(s) {missing}; the header must hold activity and one 0/1 "
+                "column per muscle group id; regenerate the data with `musclemap synth`"
+            )
+        for rec in reader:
+            line = reader.line_num
+            name = (rec.get("activity") or "").strip()
+            if not name:
+                problems.append(f"line {line}: empty activity")
+                continue
+            if name in table:
+                problems.append(f"line {line}: activity {name!r} listed twice")
+                continue
+            values = []
+            for m in MUSCLE_GROUPS:
+                text = (rec.get(m) or "").strip()
+                if text not in ("0", "1"):
+                    problems.append(
+                        f"line {line} (activity {name!r}): {m} is {text!r}; labels are 0 or 1"
+                    )
+                values.append(1 if text == "1" else 0)
+            table[name] = tuple(values)
+    if problems:
+        raise ManifestError(_format_problems(path, problems, "fix these rows"))
+    return table
 
 
 def check_skeleton_header(path: Path) -> str:

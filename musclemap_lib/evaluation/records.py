@@ -13,28 +13,34 @@ Layout (STYLE.md section 7)::
     results/paper_reference.csv              the paper's Tables 2-7 (same columns + source)
 
 A run folder is written to a temporary sibling and renamed into place only when complete, so a
-reader never sees half a result; a run whose config sha and data fingerprint match a complete
-result is up to date and skipped.
+reader never sees half a result; a run whose config sha, engine version and data fingerprint
+match a complete result is up to date and skipped (:func:`stale_reason` says why not). While a run
+is written its folder is locked (:func:`run_lock`, ``results/<profile>/.locks/``), so a second
+process running the same experiment waits or is refused instead of mixing its files in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
+import getpass
 import hashlib
 import json
 import logging
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from musclemap_lib import paths
 from musclemap_lib.evaluation.predict import SplitScores
@@ -66,6 +72,17 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "created_utc",
 )
 REFERENCE_COLUMNS: tuple[str, ...] = (*SUMMARY_COLUMNS, "source")
+# Keys a metrics.json must hold to be read as a run record (tidy_rows needs them).
+RECORD_KEYS: tuple[str, ...] = ("experiment", "model", "profile", "seed", *METRIC_SPLITS)
+LOCKS_DIR = ".locks"  # results/<profile>/.locks/<run folder>.lock (+ .json: who holds it)
+
+
+class RecordError(ValueError):
+    """A run record cannot be read; the message names the file and the fix."""
+
+
+class RunLockedError(RuntimeError):
+    """Another process holds the lock of a run folder; the message names it."""
 
 
 # ---- provenance ------------------------------------------------------------------------------
@@ -181,9 +198,7 @@ def write_run(
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; a run folder is as readable as any
+        _usual_mode(tmp, directory=True)  # mkdtemp makes 0700; a run folder is as readable as any
         _write_json(tmp / CONFIG_JSON, config)
         _write_json(tmp / ENV_JSON, env)
         arrays: dict[str, np.ndarray] = {}
@@ -236,15 +251,172 @@ def is_complete(folder: Path) -> bool:
     )
 
 
-def is_up_to_date(folder: Path, sha: str, data_fingerprint: str) -> bool:
-    """True when ``folder`` holds a complete record with this config sha and data fingerprint."""
-    if not is_complete(folder):
-        return False
+def read_metrics(folder: Path) -> dict[str, Any]:
+    """The ``metrics.json`` of a run folder, checked to be a run record.
+
+    Raises:
+        FileNotFoundError: when it does not exist.
+        RecordError: when it is not valid JSON, not an object, or lacks :data:`RECORD_KEYS`;
+            the message names the file and says to rerun the experiment.
+    """
+    path = Path(folder) / METRICS_JSON
+    fix = f"delete {Path(folder)} and run its experiment again (musclemap train ...)"
     try:
-        m = read_json(Path(folder) / METRICS_JSON)
-    except (OSError, ValueError):
-        return False
-    return m.get("config_sha") == sha and m.get("data_fingerprint") == data_fingerprint
+        m = read_json(path)
+    except ValueError as err:
+        raise RecordError(f"{err}; {fix}") from None
+    except PermissionError:
+        raise RecordError(f"{path} is not readable (permission denied); chmod a+r {path}") from None
+    except RecursionError:
+        raise RecordError(f"{path} is nested too deeply to be a run record; {fix}") from None
+    if not isinstance(m, dict):
+        raise RecordError(f"{path} holds a JSON {type(m).__name__}, not a run record; {fix}")
+    missing = [k for k in RECORD_KEYS if k not in m]
+    if missing:
+        raise RecordError(f"{path} is not a complete run record (missing {missing}); {fix}")
+    return m
+
+
+def stale_reason(folder: Path, sha: str, data_fingerprint: str, engine_version: int) -> str:
+    """Why ``folder`` is not an up-to-date result of this run; ``""`` when it is.
+
+    Up to date means: a complete record with the same config sha, recorded by the same engine
+    version (the code that decides the numbers) and on data with the same content fingerprint.
+    """
+    if not is_complete(folder):
+        return "no complete result"
+    try:
+        m = read_metrics(folder)
+    except (OSError, ValueError) as err:
+        return f"its record is unreadable ({err})"
+    if m.get("config_sha") != sha:
+        return f"the config changed (config sha {m.get('config_sha')} -> {sha})"
+    if m.get("engine_version") != engine_version:
+        return f"the engine changed (version {m.get('engine_version')} -> {engine_version})"
+    if m.get("data_fingerprint") != data_fingerprint:
+        return (
+            f"the data changed (fingerprint {m.get('data_fingerprint')} -> {data_fingerprint}, "
+            f"data folder {m.get('data_dir', '?')})"
+        )
+    return ""
+
+
+def is_up_to_date(
+    folder: Path, sha: str, data_fingerprint: str, engine_version: int | None = None
+) -> bool:
+    """True when ``folder`` holds a complete record with this config sha and data fingerprint
+    (and this engine version, when one is given)."""
+    if engine_version is None:
+        if not is_complete(folder):
+            return False
+        try:
+            m = read_metrics(folder)
+        except (OSError, ValueError):
+            return False
+        return m.get("config_sha") == sha and m.get("data_fingerprint") == data_fingerprint
+    return not stale_reason(folder, sha, data_fingerprint, engine_version)
+
+
+# ---- locks and permissions ---------------------------------------------------------------------
+def lock_path(folder: Path) -> Path:
+    """The lock file of a run folder: ``<parent>/.locks/<name>.lock``."""
+    folder = Path(folder)
+    return folder.parent / LOCKS_DIR / f"{folder.name}.lock"
+
+
+def _holder_text(info_path: Path) -> str:
+    try:
+        h = json.loads(info_path.read_text())
+        return (
+            f"pid {h['pid']} on {h['host']} (user {h['user']}, since {h['since']}: {h['command']})"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path, wait: float = 0.0) -> Iterator[Path]:
+    """Hold the lock of a run folder for the duration of a run (an OS file lock: released when
+    the process ends, however it ends).
+
+    Args:
+        folder: the run folder.
+        wait: seconds to wait for another holder to finish (0: refuse at once; < 0: forever).
+
+    Raises:
+        RunLockedError: when another process holds it after ``wait`` seconds, naming that
+            process (pid, host, user, start time, command).
+        PermissionError: when the lock cannot be created (results folder not writable).
+    """
+    path = lock_path(folder)
+    check_writable(path.parent, "the results folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=wait)
+    info = path.with_suffix(".json")
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunLockedError(
+            f"{Path(folder)} is being written by {_holder_text(info)}; wait until it has "
+            f"finished (or pass --wait SECONDS), then run again (lock {path})"
+        ) from None
+    try:
+        _atomic_text(
+            info,
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "user": _user(),
+                    "since": utc_now(),
+                    "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+                }
+            ),
+        )
+        yield path
+    finally:
+        info.unlink(missing_ok=True)
+        lock.release()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Raise a ``PermissionError`` naming ``folder`` (or the ancestor it would be made in) and the
+    fix when this process cannot write there."""
+    p = Path(folder).absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise PermissionError(
+            f"{what} {p} is not writable by user {_user()}; make it writable (chmod -R u+w {p}) "
+            "or run from a clone you own"
+        )
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary sibling (mode 0644 under the usual umask)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        _usual_mode(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _usual_mode(path: Path, directory: bool = False) -> None:
+    """Give a file made by ``mkstemp``/``mkdtemp`` (0600/0700) the mode ``open`` would give."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod((0o777 if directory else 0o666) & ~umask)
 
 
 def load_scores(folder: Path) -> dict[str, SplitScores]:
@@ -306,17 +478,44 @@ def tidy_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{c: r[c] for c in SUMMARY_COLUMNS} for r in rows]
 
 
-def rebuild_summary(profile: str) -> Path:
-    """Rebuild ``results/<profile>/summary.csv`` from the run folders (atomically).
+@dataclasses.dataclass(frozen=True)
+class SummaryReport:
+    """What :func:`summarise` wrote."""
+
+    path: Path  # results/<profile>/summary.csv
+    runs: int  # run folders summarised
+    skipped: tuple[str, ...]  # one message per unreadable record left out (naming its file)
+
+
+def summarise(profile: str) -> SummaryReport:
+    """Rebuild ``results/<profile>/summary.csv`` from the run folders (atomically, mode 0644).
+
+    A record that cannot be read is left out with a warning naming it; the others are summarised.
 
     Returns:
-        The path of the summary (written even when no run exists: then it has only a header).
+        A :class:`SummaryReport` (the summary is written even when no run exists: then it has only
+        a header).
     """
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    runs = 0
     for folder in run_folders(profile):
-        rows.extend(tidy_rows(read_json(folder / METRICS_JSON)))
+        try:
+            rows.extend(tidy_rows(read_metrics(folder)))
+            runs += 1
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            msg = (
+                str(err)
+                if isinstance(err, (OSError, ValueError))
+                else (
+                    f"{folder / METRICS_JSON} is not a run record ({type(err).__name__}: {err}); "
+                    f"delete {folder} and run its experiment again"
+                )
+            )
+            log.warning("summary: skipped %s", msg)
+            skipped.append(msg)
     df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     out = paths.results_dir(profile) / SUMMARY_CSV
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -324,12 +523,18 @@ def rebuild_summary(profile: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             df.to_csv(f, index=False, float_format="%.6g")
+        _usual_mode(Path(tmp))  # mkstemp makes 0600
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    log.info("wrote %s (%d rows from %d runs)", out, len(df), len({r["experiment"] for r in rows}))
-    return out
+    log.info("wrote %s (%d rows from %d runs)", out, len(df), runs)
+    return SummaryReport(out, runs, tuple(skipped))
+
+
+def rebuild_summary(profile: str) -> Path:
+    """Rebuild ``results/<profile>/summary.csv`` (see :func:`summarise`); returns its path."""
+    return summarise(profile).path
 
 
 # ---- loader API for the book -----------------------------------------------------------------
@@ -403,7 +608,7 @@ def load_run(profile: str, experiment: str, seed: int = 0) -> dict[str, Any]:
         )
     return {
         "config": read_json(folder / CONFIG_JSON),
-        "metrics": read_json(folder / METRICS_JSON),
+        "metrics": read_metrics(folder),
         "env": read_json(folder / ENV_JSON),
         "scores": load_scores(folder),
     }
@@ -422,10 +627,20 @@ def load_paper_reference() -> Any:
 
 
 def cli_summary(args: Any) -> int:
-    """``musclemap summary --profile P``: rebuild ``results/<profile>/summary.csv``."""
-    out = rebuild_summary(args.profile)
-    n = len(run_folders(args.profile))
-    print(f"{out}: rebuilt from {n} run folder(s)")
+    """``musclemap summary --profile P``: rebuild ``results/<profile>/summary.csv``.
+
+    Returns 1 when an unreadable record was left out (each is named on stderr), else 0.
+    """
+    report = summarise(args.profile)
+    print(f"{report.path}: rebuilt from {report.runs} run folder(s)")
+    for msg in report.skipped:
+        print(f"musclemap summary: warning: left out {msg}", file=sys.stderr)
+    if report.skipped:
+        print(
+            f"musclemap summary: {len(report.skipped)} record(s) left out; fix or delete them",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -443,7 +658,11 @@ __all__ = [
     "load_scores",
     "load_summary",
     "rebuild_summary",
+    "read_metrics",
     "run_dir",
+    "run_lock",
+    "stale_reason",
+    "summarise",
     "tidy_rows",
     "write_run",
 ]

@@ -30,9 +30,12 @@ def read_activities(root: str | Path) -> list[dict[str, Any]]:
 
     Raises:
         FileNotFoundError: when the data folder has no activities.csv.
+        ManifestError: for a label other than 0 or 1 (see ``read_activity_table``).
     """
+    from musclemap_lib.data.manifest import read_activity_table
+
     path = Path(root) / "activities.csv"
-    if not path.is_file():
+    if read_activity_table(root) is None:
         raise FileNotFoundError(
             f"{path} does not exist: generate the data with `musclemap data --profile P`"
         )

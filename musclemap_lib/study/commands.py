@@ -90,6 +90,13 @@ def cli_data(args: Any) -> int:
     return 0
 
 
+def _summarise(profile: str) -> None:
+    """Rebuild the summary after a run; another run's broken record only warns (it is named)."""
+    report = records.summarise(profile)
+    for msg in report.skipped:
+        print(f"musclemap: warning: summary.csv leaves out {msg}", file=sys.stderr)
+
+
 def _diverged(err: Exception) -> int:
     log.error("%s", err)
     print(f"musclemap: training diverged: {err}", file=sys.stderr)
@@ -110,10 +117,12 @@ def cli_train(args: Any) -> int:
             args.data,
             resume=args.resume,
             overrides=overrides,
+            wait=args.wait,
         )
     except NonFiniteLossError as err:
         return _diverged(err)
-    records.rebuild_summary(args.profile)
+    if out.status != "skipped":  # a skip writes nothing (and works on read-only results)
+        _summarise(args.profile)
     print(f"{out.experiment} (seed {out.seed}, {args.profile}): {out.status} -> {out.folder}")
     if out.metrics:
         print("  " + format_six(out.metrics))
@@ -125,8 +134,10 @@ def cli_evaluate(args: Any) -> int:
     from musclemap_lib.study.pipeline import evaluate_experiment, format_six
 
     overrides = _overrides(args)
-    out = evaluate_experiment(args.experiment, args.profile, args.seed, args.data, overrides)
-    records.rebuild_summary(args.profile)
+    out = evaluate_experiment(
+        args.experiment, args.profile, args.seed, args.data, overrides, wait=args.wait
+    )
+    _summarise(args.profile)
     print(f"{out.experiment} (seed {out.seed}, {args.profile}): evaluated -> {out.folder}")
     print("  " + format_six(out.metrics))
     return 0
@@ -163,6 +174,7 @@ def cli_run_all(args: Any) -> int:
             _seeds(args.seeds, args.profile),
             args.data,
             overrides=overrides,
+            wait=args.wait,
         )
     except NonFiniteLossError as err:
         return _diverged(err)

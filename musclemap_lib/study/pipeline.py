@@ -19,10 +19,21 @@ so Lightning picks DDP when several GPUs are visible, and joins an external laun
 
 The number of nodes is read from the launcher (:func:`_num_nodes`); ``batch_size`` is per device
 and the learning rate is not rescaled. Only global rank 0 evaluates and writes the results.
+
+Reliability: a result is up to date when its config sha, :data:`ENGINE_VERSION` and data
+fingerprint (computed from the data's content at every run) all match, and, for a trained run,
+its checkpoint is whole and the one the record was computed with; otherwise the run reruns and
+the log says why. The run folder is locked while a run writes it
+(:func:`~musclemap_lib.evaluation.records.run_lock`): a second process of the same experiment,
+profile and seed waits (``wait``) or stops with a message naming the holder. Before training,
+the results folder is checked to be writable and every clip the model will read is opened
+(:func:`~musclemap_lib.data.checks.preflight`, which also refuses a manifest that breaks the
+split protocol).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -42,7 +53,9 @@ from torch import nn
 
 from musclemap_lib import paths
 from musclemap_lib.config import RunConfig
-from musclemap_lib.data import MuscleMapDataModule, load_manifest
+from musclemap_lib.data import SPLITS as DATA_SPLITS
+from musclemap_lib.data import MuscleMapDataModule, load_manifest, preflight
+from musclemap_lib.data.manifest import sampled_digest
 from musclemap_lib.evaluation import records
 from musclemap_lib.evaluation.curves import read_curve
 from musclemap_lib.evaluation.metrics import mean_average_precision
@@ -63,8 +76,10 @@ from musclemap_lib.synth.writer import generate
 from musclemap_lib.training.callbacks import (
     EpochReseed,
     WallClock,
+    checkpoint_problem,
     epoch_checkpoints,
     last_checkpoint,
+    read_checkpoint,
 )
 from musclemap_lib.training.system import AMGESystem, DistillSystem
 
@@ -72,6 +87,11 @@ log = logging.getLogger(__name__)
 
 # The Lightning system of each trained family (every other family trains with AMGESystem).
 SYSTEMS: dict[Family, type[AMGESystem]] = {Family.STAGE2: DistillSystem}
+# The version of the code that turns a config and a data set into numbers; it is stored in every
+# record and a record of another version is rerun. Bump it in a commit that changes the results
+# of an unchanged config (a metric, the sampling, a model's forward, the training loop), not for
+# refactors or documentation.
+ENGINE_VERSION = 1
 
 
 @dataclass
@@ -145,7 +165,7 @@ def _stage1_shas(exp: Experiment, profile: str, seed: int) -> tuple[tuple[str, s
         if not records.is_complete(folder) or last_checkpoint(folder / "checkpoints") is None:
             missing.append(dep)
             continue
-        out.append((dep, records.read_json(folder / records.METRICS_JSON)["config_sha"]))
+        out.append((dep, records.read_metrics(folder).get("config_sha", "")))
     if missing:
         cmds = "; ".join(f"musclemap train {d} --profile {profile} --seed {seed}" for d in missing)
         raise FileNotFoundError(
@@ -187,7 +207,8 @@ def _stage1_state(profile: str, dep: str, seed: int) -> dict[str, torch.Tensor]:
     ckpt = last_checkpoint(records.run_dir(profile, dep, seed) / "checkpoints")
     if ckpt is None:
         raise FileNotFoundError(f"stage-1 run {dep} ({profile}, seed {seed}) has no checkpoint")
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    fix = f"retrain the stage-1 run: musclemap train {dep} --profile {profile} --seed {seed}"
+    state = read_checkpoint(ckpt, fix=fix)["state_dict"]
     return {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
 
 
@@ -347,6 +368,12 @@ def record(
         # Per epoch: train loss, known-val and new-val mAP (empty for a baseline).
         "curve": read_curve(folder),
     }
+    metrics["engine_version"] = ENGINE_VERSION
+    ckpt = last_checkpoint(folder / "checkpoints") if exp.trained else None
+    if ckpt is not None:
+        # Ties the record to its checkpoint: a checkpoint replaced afterwards is not taken for it.
+        size, digest = sampled_digest(ckpt)
+        metrics["checkpoint"] = {"file": "checkpoints/last.ckpt", "bytes": size, "sampled": digest}
     config = {**dataclasses.asdict(run), "config_sha": sha}
     records.write_run(folder, config, metrics, env, splits)
     return folder, metrics
@@ -354,6 +381,55 @@ def record(
 
 def _device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# ---- reliability: up to date, lock, permissions -------------------------------------------------
+def _is_rank_zero() -> bool:
+    """True in the process that locks and writes: global rank 0 of a launch, or no launcher."""
+    env = os.environ
+    for key in ("RANK", "SLURM_PROCID"):  # torchrun / srun: the global rank
+        if key in env:
+            return env[key] == "0"
+    # Lightning's own DDP launcher starts ranks 1.. as copies of this command with these set.
+    return env.get("LOCAL_RANK", "0") == "0" and env.get("NODE_RANK", "0") == "0"
+
+
+def _lock(folder: Path, wait: float) -> contextlib.AbstractContextManager[Any]:
+    """The run folder's lock on rank 0; the other ranks of the same launch write nothing."""
+    return records.run_lock(folder, wait) if _is_rank_zero() else contextlib.nullcontext()
+
+
+def stale_reason(exp: Experiment, run: RunConfig, folder: Path, fingerprint: str) -> str:
+    """Why the result in ``folder`` is not up to date for ``run`` (``""`` when it is).
+
+    Config sha, :data:`ENGINE_VERSION` and data fingerprint must match
+    (:func:`~musclemap_lib.evaluation.records.stale_reason`); a trained run also needs its
+    checkpoint, whole and the one its record was computed with: stage 2 and Grad-CAM start from
+    it, and checkpoints are never committed, so a fresh clone's committed results are retrained.
+    """
+    reason = records.stale_reason(folder, run.sha(), fingerprint, ENGINE_VERSION)
+    if reason or not exp.trained:
+        return reason
+    ckpt = last_checkpoint(folder / "checkpoints")
+    if ckpt is None:
+        return "its checkpoint is missing"
+    problem = checkpoint_problem(ckpt)
+    if problem:
+        return f"its checkpoint {ckpt} is corrupt ({problem})"
+    recorded = records.read_metrics(folder).get("checkpoint")
+    if isinstance(recorded, dict):
+        size, digest = sampled_digest(ckpt)
+        if (recorded.get("bytes"), recorded.get("sampled")) != (size, digest):
+            return f"its checkpoint {ckpt} is not the one its record was computed from"
+    return ""
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse before any work when the run's results cannot be written (PermissionError)."""
+    records.check_writable(folder.parent, "the results folder")
+    for sub in (folder, folder / "checkpoints", folder / "logs"):
+        if sub.exists():
+            records.check_writable(sub, "the run folder")
 
 
 # ---- one run, every run -------------------------------------------------------------------------
@@ -367,6 +443,7 @@ def run_experiment(
     callbacks: Sequence[Any] = (),
     progress: bool | None = None,
     overrides: Mapping[str, Any] | None = None,
+    wait: float = 0.0,
 ) -> RunOutcome:
     """Train (unless a baseline), evaluate and record one experiment at a profile.
 
@@ -381,13 +458,19 @@ def run_experiment(
         progress: progress bars (default: when stderr is a terminal).
         overrides: per-run settings (:func:`~musclemap_lib.study.overrides.parse_overrides`);
             they enter the config hash, so an overridden result is never taken for the default.
+        wait: seconds to wait when another process holds this run's lock (0: refuse at once,
+            negative: wait as long as it takes).
 
     Returns:
         A :class:`RunOutcome` (``skipped`` when the result was up to date).
 
     Raises:
-        ValueError: unknown experiment or profile, or a bad override.
+        ValueError: unknown experiment or profile, a bad override, or data that fails the
+            pre-flight check (``ManifestError``, naming the files), a corrupt checkpoint to resume
+            from (``CheckpointError``).
         FileNotFoundError: data or a stage-1 dependency missing (the message says what to run).
+        PermissionError: the results folder is not writable (checked before training).
+        RunLockedError: another process is running the same experiment (it is named).
         NonFiniteLossError: the loss became NaN/inf (the message names the step).
     """
     exp = get_experiment(name)
@@ -396,21 +479,45 @@ def run_experiment(
     fingerprint = load_manifest(root).fingerprint
     run = plan_run(exp, prof, seed, _stage1_shas(exp, profile, seed), overrides)
     folder = records.run_dir(profile, name, seed)
-    up_to_date = records.is_up_to_date(folder, run.sha(), fingerprint)
-    # A trained run is up to date only with its checkpoint: stage 2 and Grad-CAM start from it,
-    # and checkpoints are never committed, so a fresh clone's committed results are retrained.
-    if up_to_date and exp.trained and last_checkpoint(folder / "checkpoints") is None:
-        log.info("%s (seed %d, %s): up to date but no checkpoint: retraining", name, seed, profile)
-        up_to_date = False
-    if not force and not resume and up_to_date:
-        log.info("%s (seed %d, %s): up to date, skipped", name, seed, profile)
-        return RunOutcome(
-            name, seed, "skipped", folder, records.read_json(folder / records.METRICS_JSON)
-        )
+    who = f"{name} (seed {seed}, {profile})"
+    check = not force and not resume
+    if check and not stale_reason(exp, run, folder, fingerprint):
+        # Read-only: a skip takes no lock, so it also works on read-only committed results.
+        log.info("%s: up to date, skipped", who)
+        return RunOutcome(name, seed, "skipped", folder, records.read_metrics(folder))
+    _check_writable(folder)
+    with _lock(folder, wait):
+        if check:
+            # Asked again under the lock: the run we may have waited for has just written it.
+            reason = stale_reason(exp, run, folder, fingerprint)
+            if not reason:
+                log.info("%s: up to date, skipped", who)
+                return RunOutcome(name, seed, "skipped", folder, records.read_metrics(folder))
+            # A corrupt checkpoint is never taken as valid: it is named, and the run retrains.
+            level = logging.WARNING if "corrupt" in reason else logging.INFO
+            log.log(level, "%s: %s: running", who, reason)
+        return _run_locked(exp, run, root, folder, fingerprint, resume, callbacks, progress)
+
+
+def _run_locked(
+    exp: Experiment,
+    run: RunConfig,
+    root: Path,
+    folder: Path,
+    fingerprint: str,
+    resume: bool,
+    callbacks: Sequence[Any],
+    progress: bool | None,
+) -> RunOutcome:
+    """:func:`run_experiment` once the run folder is locked: pre-flight, fit, record."""
+    name, seed, profile = exp.name, run.seed, run.profile
     progress = sys.stderr.isatty() if progress is None else progress
     t_start = time.perf_counter()
     L.seed_everything(seed, workers=True, verbose=False)
     model = build(exp, run)
+    # Every clip this run reads, opened now rather than after the training.
+    splits = DATA_SPLITS if exp.trained else EVAL_SPLITS
+    preflight(root, tuple(getattr(model, "modalities", ())), splits, run.data)
     if not exp.trained:
         folder, metrics = record(exp, run, root, fingerprint, model, _device(), 0.0, 0)
         log.info("%s: evaluated (no training) -> %s", name, folder)
@@ -422,7 +529,9 @@ def run_experiment(
         log.warning(
             "%s: --resume, but %s holds no last.ckpt; training from the start", name, ckpt_dir
         )
-    if ckpt is None:
+    if ckpt is not None:
+        read_checkpoint(ckpt, fix=f"delete it (rm {ckpt}) and train without --resume")
+    elif _is_rank_zero():
         # A fresh run: drop checkpoints and logs of an older configuration.
         for sub in ("checkpoints", "logs"):
             shutil.rmtree(folder / sub, ignore_errors=True)
@@ -459,11 +568,14 @@ def evaluate_experiment(
     seed: int = 0,
     data: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    wait: float = 0.0,
 ) -> RunOutcome:
     """Re-evaluate a trained run from its last checkpoint and rewrite its record.
 
     Raises:
         FileNotFoundError: when the run has no checkpoint (train it first).
+        CheckpointError: when the checkpoint is corrupt (it is named, with the fix).
+        RunLockedError: another process is running the same experiment (it is named).
     """
     exp = get_experiment(name)
     prof = get_profile(profile)
@@ -471,7 +583,7 @@ def evaluate_experiment(
     fingerprint = load_manifest(root).fingerprint
     if not exp.trained:
         return run_experiment(
-            name, profile, seed, data, force=True, progress=False, overrides=overrides
+            name, profile, seed, data, force=True, progress=False, overrides=overrides, wait=wait
         )
     folder = records.run_dir(profile, name, seed)
     ckpt = last_checkpoint(folder / "checkpoints")
@@ -482,14 +594,19 @@ def evaluate_experiment(
         )
     stage1 = _stage1_shas(exp, profile, seed) if exp.depends_on else ()
     run = plan_run(exp, prof, seed, stage1, overrides)
-    model = build(exp, run, with_stage1=False)
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items()})
-    train_s = 0.0
-    if records.is_complete(folder):
-        train_s = records.read_json(folder / records.METRICS_JSON)["wall_time_s"].get("train", 0.0)
-    t0 = time.perf_counter()
-    folder, metrics = record(exp, run, root, fingerprint, model, _device(), train_s, 0)
+    _check_writable(folder)
+    with _lock(folder, wait):
+        model = build(exp, run, with_stage1=False)
+        preflight(root, tuple(getattr(model, "modalities", ())), EVAL_SPLITS, run.data)
+        fix = f"delete it (rm {ckpt}) and retrain: musclemap train {name} --profile {profile}"
+        state = read_checkpoint(ckpt, fix=fix)
+        model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items()})
+        train_s = 0.0
+        if records.is_complete(folder):
+            with contextlib.suppress(OSError, ValueError, KeyError, AttributeError):
+                train_s = records.read_metrics(folder)["wall_time_s"].get("train", 0.0)
+        t0 = time.perf_counter()
+        folder, metrics = record(exp, run, root, fingerprint, model, _device(), train_s, 0)
     return RunOutcome(name, seed, "evaluated", folder, metrics, time.perf_counter() - t0)
 
 
@@ -506,10 +623,12 @@ def run_all(
     names: Sequence[str] | None = None,
     progress: bool | None = None,
     overrides: Mapping[str, Any] | None = None,
+    wait: float = 0.0,
 ) -> list[RunOutcome]:
     """Run the experiments of ``tables`` (default 2-7) in dependency order, for every seed.
 
-    Up-to-date runs are skipped; ``summary.csv`` is rebuilt at the end.
+    Up-to-date runs are skipped; ``summary.csv`` is rebuilt at the end (an unreadable record of
+    another run is left out with a warning). ``wait`` is passed to :func:`run_experiment`.
     """
     todo = plan(names) if names is not None else experiments_for_tables(tables)
     data_dir(profile, data)  # fail early when the data is missing
@@ -519,9 +638,11 @@ def run_all(
         for i, name in enumerate(todo, 1):
             log.info("[%d/%d] %s (seed %d)", i, len(todo), name, seed)
             outcomes.append(
-                run_experiment(name, profile, seed, data, progress=progress, overrides=overrides)
+                run_experiment(
+                    name, profile, seed, data, progress=progress, overrides=overrides, wait=wait
+                )
             )
-    records.rebuild_summary(profile)
+    records.summarise(profile)
     log.info(
         "run-all %s: %d runs (%d skipped) in %.0f s",
         profile,

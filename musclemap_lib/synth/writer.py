@@ -399,6 +399,9 @@ def generate(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; a data set is as readable as any folder
         (tmp / "videos").mkdir()
         (tmp / "skeletons").mkdir()
         jobs = [(p, prof, seed, str(tmp)) for p in plans]

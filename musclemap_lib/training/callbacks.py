@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import random
 import time
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -112,3 +114,60 @@ def last_checkpoint(dirpath: Path) -> Path | None:
     """The ``last.ckpt`` of a checkpoint folder, or ``None`` when there is none."""
     path = Path(dirpath) / CHECKPOINT_LAST
     return path if path.is_file() else None
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is corrupt or not one of ours; the message names it and the fix."""
+
+
+def checkpoint_problem(path: Path) -> str:
+    """Why ``path`` is not a readable torch checkpoint (``""`` when its archive looks whole).
+
+    Cheap: reads only the zip directory (torch writes checkpoints as zip archives holding
+    ``<name>/data.pkl``), so a truncated or overwritten file is caught without loading weights.
+    """
+    path = Path(path)
+    try:
+        if not zipfile.is_zipfile(path):
+            return "not a torch checkpoint archive (corrupt, truncated or another kind of file)"
+        with zipfile.ZipFile(path) as z:
+            if not any(n.endswith("/data.pkl") or n == "data.pkl" for n in z.namelist()):
+                return "a zip archive without data.pkl, not a torch checkpoint"
+    except (OSError, zipfile.BadZipFile) as err:
+        return f"cannot be read ({type(err).__name__}: {err})"
+    return ""
+
+
+def read_checkpoint(path: Path, fix: str = "") -> dict[str, Any]:
+    """Load a Lightning checkpoint with ``torch.load(weights_only=True)`` onto the CPU.
+
+    Args:
+        path: the checkpoint file.
+        fix: what to do about a bad file (default: delete it and train again).
+
+    Returns:
+        The checkpoint dict (it holds ``state_dict``).
+
+    Raises:
+        FileNotFoundError: when the file does not exist.
+        CheckpointError: naming the file as corrupt and the fix, for any file that does not load
+            as a checkpoint (the loader's own advice to turn ``weights_only`` off is dropped: a
+            file that needs it is not one this study wrote).
+    """
+    path = Path(path)
+    fix = fix or f"delete it (rm {path}) and train the experiment again"
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist; train the experiment first")
+    problem = checkpoint_problem(path)
+    if not problem:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - torch raises many types for a damaged file
+            # torch's message recommends weights_only=False: never pass that advice on.
+            reason = str(err).split("WeightsUnpickler error:")[-1].split("Check the doc")[0]
+            problem = f"does not load ({type(err).__name__}: {' '.join(reason.split())[:160]})"
+        else:
+            if isinstance(state, dict) and "state_dict" in state:
+                return state
+            problem = "holds no state_dict, so it is not a Lightning checkpoint"
+    raise CheckpointError(f"checkpoint {path} is corrupt: {problem}; {fix}")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from musclemap_lib.data.datamodule import MuscleMapDataModule, count_skipped
-from musclemap_lib.data.manifest import ManifestError
+from musclemap_lib.data.manifest import ManifestError, load_manifest
 
 
 def test_prepare_and_loaders(tiny_data, cfg, tmp_path):
@@ -16,7 +16,7 @@ def test_prepare_and_loaders(tiny_data, cfg, tmp_path):
     dm.prepare_data()
     assert dm.manifest is None  # prepare_data sets no state
     dm.setup("fit")
-    assert dm.fingerprint == "test-fp-0001"
+    assert dm.fingerprint == load_manifest(tiny_data).fingerprint  # computed from the content
     batch = next(iter(dm.train_dataloader()))
     assert batch["rgb"].shape == (3, 3, 4, 32, 32) and batch["labels"].shape == (3, 20)
     assert batch["skeleton"].shape == (3, 1, 4, 17, 3) and count_skipped(batch) == 0
@@ -34,6 +34,13 @@ def test_prepare_data_fails_on_missing_file(fresh_data, cfg):
     (fresh_data / "videos" / "c5.mp4").unlink()
     with pytest.raises(ManifestError, match="c5.mp4 does not exist"):
         MuscleMapDataModule(fresh_data, cfg).prepare_data()
+
+
+def test_prepare_data_checks_only_the_modalities_read(fresh_data, cfg):
+    (fresh_data / "skeletons" / "c5.npy").unlink()
+    MuscleMapDataModule(fresh_data, cfg, ("rgb",)).prepare_data()  # RGB needs no skeleton
+    with pytest.raises(ManifestError, match="c5.npy does not exist"):
+        MuscleMapDataModule(fresh_data, cfg, ("skeleton",)).prepare_data()
 
 
 def test_workers_carry_skip_counts(fresh_data, cfg, tmp_path):

@@ -10,6 +10,7 @@ from argparse import Namespace
 import numpy as np
 import pytest
 
+from musclemap_lib.cli import main
 from musclemap_lib.data.manifest import load_manifest
 from musclemap_lib.data.musclemap136 import SPLIT_MAP, ListImportError, cli_import, safe_load_list
 
@@ -25,7 +26,8 @@ def _make(tmp_path, tiny_data, layout="flat"):
     for split in OFFICIAL:
         paths, labels = [], []
         for j in range(2):
-            act = f"act{k % 3}"
+            # The split protocol: known activities act0-act2, new ones only in the unseen splits.
+            act = f"new{k % 2}" if split.endswith("unseen") else f"act{k % 2}"
             (videos / act).mkdir(parents=True, exist_ok=True)
             shutil.copy(tiny_data / "videos" / f"c{k % 10}.mp4", videos / act / f"vid{k}_{j}.mp4")
             paths.append(f"/home/authors/musclemap_trimmed/{act}/vid{k}_{j}.mp4")
@@ -54,10 +56,10 @@ def test_import_writes_loadable_manifest(tmp_path, tiny_data, layout):
     m = load_manifest(out)
     assert m.split_sizes() == {s: 2 for s in SPLIT_MAP.values()}
     row = m.split("known_val")[0]  # val_seen, k = 2
-    assert row.activity == "act2" and row.video.is_file() and row.skeleton is None
+    assert row.activity == "act0" and row.video.is_file() and row.skeleton is None
     assert row.multihot()[[2, 5]].tolist() == [1, 1] and row.multihot().sum() == 2
-    assert m.fingerprint.startswith("mm136-")
-    m.verify()
+    assert m.info["fingerprint"].startswith("mm136-")
+    assert m.verify().fingerprint == m.fingerprint
 
 
 def test_import_with_skeletons(tmp_path, tiny_data):
@@ -72,8 +74,46 @@ def test_import_with_skeletons(tmp_path, tiny_data):
     os.remove(next(skel.rglob("*.npy")))
     with pytest.raises(ListImportError, match="no skeleton"):
         cli_import(
-            Namespace(lists=str(lists), videos=str(videos), out=str(out), skeletons=str(skel))
+            Namespace(
+                lists=str(lists),
+                videos=str(videos),
+                out=str(out),
+                skeletons=str(skel),
+                overwrite=True,
+            )
         )
+
+
+def test_import_onto_a_data_set_is_refused(tmp_path, tiny_data, capsys):
+    """Issue 15 probe 3: --out at an existing data set replaced its manifest silently."""
+    lists, videos = _make(tmp_path, tiny_data)
+    out = tmp_path / "data"
+    shutil.copytree(tiny_data, out)
+    before = {n: (out / n).read_bytes() for n in ("manifest.csv", "dataset.json")}
+    argv = ["import-musclemap", "--lists", str(lists), "--videos", str(videos), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} already holds files" in err and "pass --overwrite" in err
+    assert {n: (out / n).read_bytes() for n in before} == before  # untouched
+    assert main([*argv, "--overwrite"]) == 0
+    assert load_manifest(out).split_sizes() == {s: 2 for s in SPLIT_MAP.values()}
+    assert (out / "videos" / "c0.mp4").is_file()  # only the manifest files were replaced
+
+
+def test_deeply_nested_pickle_is_one_error(tmp_path, tiny_data, capsys):
+    """Issue 15 probe 4: a 200,000-deep nested list reached the user as a RecursionError."""
+    n = 200_000
+    deep = tmp_path / "deep.pkl"
+    deep.write_bytes(b"\x80\x04" + b"]" * n + b"a" * (n - 1) + b".")  # [[[...]]]
+    with pytest.raises(ListImportError, match="deep.pkl: item 0.0. is a nested list"):
+        safe_load_list(deep)
+    lists, videos = _make(tmp_path, tiny_data)
+    shutil.copy(deep, lists / "train_labels.pkl")
+    out = tmp_path / "o"
+    argv = ["import-musclemap", "--lists", str(lists), "--videos", str(videos), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "train_labels.pkl" in err and "Traceback" not in err
 
 
 class _Evil:

@@ -149,3 +149,114 @@ def test_paper_reference_is_the_registry(results, tmp_path):
     assert len(df) == 36 * 6
     t2 = df[(df.source == "Table 2") & (df.experiment == "mvitv2_s")].set_index("split").value
     assert t2["mean_val"] == 79.6 and t2["mean_test"] == 79.7
+
+
+def test_stale_reason_names_what_changed(results):
+    config, metrics, env, splits = _record(sha="s1", fp="f1")
+    folder = records.write_run(
+        records.run_dir("smoke", "a"), config, dict(metrics, engine_version=1), env, splits
+    )
+    assert records.stale_reason(folder, "s1", "f1", 1) == ""
+    assert "config changed (config sha s1 -> s2)" in records.stale_reason(folder, "s2", "f1", 1)
+    assert "engine changed (version 1 -> 2)" in records.stale_reason(folder, "s1", "f1", 2)
+    assert "data changed (fingerprint f1 -> f2" in records.stale_reason(folder, "s1", "f2", 1)
+    (folder / records.METRICS_JSON).write_text("{}")
+    assert "unreadable" in records.stale_reason(folder, "s1", "f1", 1)
+
+
+@pytest.mark.parametrize("broken", ["{}", "[]", "{not json", '{"experiment": "b"}'])
+def test_summary_skips_a_broken_record_and_names_it(results, broken, capsys):
+    """Issue 15 probe 5: one unreadable metrics.json broke every command."""
+    for exp in ("a", "b", "c"):
+        config, metrics, env, splits = _record(exp)
+        records.write_run(records.run_dir("smoke", exp), config, metrics, env, splits)
+    bad = results / "smoke" / "b" / records.METRICS_JSON
+    bad.write_text(broken)
+    report = records.summarise("smoke")
+    df = pd.read_csv(report.path)
+    assert set(df.experiment) == {"a", "c"} and report.runs == 2
+    assert len(report.skipped) == 1 and str(bad) in report.skipped[0]
+    assert "run its experiment again" in report.skipped[0]
+    with pytest.raises(records.RecordError, match="metrics.json"):
+        records.load_run("smoke", "b")
+    from argparse import Namespace
+
+    assert records.cli_summary(Namespace(profile="smoke")) == 1  # non-zero at the end
+    err = capsys.readouterr().err
+    assert str(bad) in err and "1 record(s) left out" in err
+
+
+def test_result_files_have_the_usual_permissions(results):
+    """Issue 15 probe 6: summary.csv was written with mode 0600."""
+    import os
+    import stat
+
+    config, metrics, env, splits = _record()
+    folder = records.write_run(records.run_dir("smoke", "a"), config, metrics, env, splits)
+    out = records.rebuild_summary("smoke")
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in (out, *(folder / n for n in (records.METRICS_JSON, records.SCORES_NPZ))):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask, p
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask
+
+
+_HOLD = """
+import sys, time
+from pathlib import Path
+from musclemap_lib.evaluation import records
+with records.run_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _holder(folder, seconds):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(folder), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(paths.repo_root())},
+    )
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_second_run_of_one_folder_is_refused_or_waits(results):
+    """Issue 15 probe 2: two concurrent runs of one experiment mixed their files."""
+    import os
+    import time
+
+    folder = records.run_dir("smoke", "a")
+    proc = _holder(folder, 4)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(records.RunLockedError) as exc:
+            with records.run_lock(folder):
+                pytest.fail("the lock was taken twice")
+        msg = str(exc.value)
+        assert f"pid {proc.pid}" in msg and "being written by" in msg and "--wait" in msg
+        assert str(folder) in msg
+        with records.run_lock(records.run_dir("smoke", "a", seed=1)):
+            pass  # another seed is another folder: not blocked
+        with records.run_lock(folder, wait=120):  # waits for the holder to finish
+            assert time.monotonic() - t0 > 2
+            holder = json.loads((folder.parent / ".locks" / "a.json").read_text())
+            assert holder["pid"] == os.getpid()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not (folder.parent / ".locks" / "a.json").exists()  # released
+
+
+def test_an_unwritable_results_folder_is_named(results, monkeypatch):
+    import os
+
+    (results / "smoke").mkdir(parents=True)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # root passes any chmod
+    with pytest.raises(PermissionError) as exc:
+        records.check_writable(results / "smoke" / "a", "the results folder")
+    assert str(results / "smoke") in str(exc.value) and "chmod -R u+w" in str(exc.value)

@@ -169,3 +169,12 @@ def test_unknown_profile_is_a_clear_error(tmp_path: Path) -> None:
 def test_full_profile_plan_is_paper_sized() -> None:
     prof = writer.get_profile("full")
     assert min(prof.width, prof.height) >= 256 and prof.frames >= 64
+
+
+def test_the_data_folder_has_the_usual_permissions(smoke_dir: Path) -> None:
+    import os
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(smoke_dir.stat().st_mode) == 0o777 & ~umask  # mkdtemp made 0700
