@@ -21,7 +21,7 @@ import pytest
 from musclemap_lib import paths, study
 from musclemap_lib.cli import main
 from musclemap_lib.evaluation import records
-from musclemap_lib.study import pipeline
+from musclemap_lib.study import freshness, pipeline
 
 SIX = list(study.SPLITS)
 TWO_EPOCHS = {"train.epochs": 2}
@@ -430,4 +430,4 @@ def test_only_global_rank_zero_locks_and_writes(monkeypatch, env, zero):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    assert pipeline._is_rank_zero() is zero
+    assert freshness.is_rank_zero() is zero

@@ -11,7 +11,8 @@ import pytest
 from musclemap_lib import study
 from musclemap_lib.models import list_models
 from musclemap_lib.models.transm3e import stage1_models, variant_config
-from musclemap_lib.study import Family, catalogue
+from musclemap_lib.study import Family
+from musclemap_lib.study.commands import paper_reference_rows
 from musclemap_lib.study.overrides import apply_overrides, parse_overrides, valid_keys
 from musclemap_lib.study.pipeline import plan_run
 
@@ -164,6 +165,6 @@ def test_the_catalogue_imports_no_torch():
 
 
 def test_paper_reference_rows_cover_every_row():
-    rows = catalogue.paper_reference_rows()
+    rows = paper_reference_rows()
     assert len(rows) == 6 * len(study.table_rows())
     assert {r["source"] for r in rows} == {f"Table {t}" for t in range(2, 8)}

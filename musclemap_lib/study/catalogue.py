@@ -568,35 +568,3 @@ def experiments_for_tables(tables: Sequence[int] | None = None) -> list[str]:
     wanted = [get_table(t).number for t in (TABLE_NUMBERS if tables is None else tables)]
     names = [e.name for e in EXPERIMENTS if any(r.table in wanted for r in e.rows)]
     return plan(names)
-
-
-def paper_reference_rows() -> list[dict[str, Any]]:
-    """Every number of the paper's Tables 2-7 as tidy rows (``results/paper_reference.csv``).
-
-    Columns: those of ``summary.csv`` plus ``source`` (``Table N``; the experiment identifies the
-    row within a table). ``profile`` is ``paper`` (the paper's own setting), the provenance
-    columns are empty, and ``metric`` is ``map`` in percent.
-    """
-    out = []
-    for r in table_rows():
-        if r.paper is None:
-            continue
-        model = get_experiment(r.experiment).model
-        for split, value in zip(SPLITS, r.paper, strict=True):
-            out.append(
-                {
-                    "experiment": r.experiment,
-                    "model": model,
-                    "profile": "paper",
-                    "split": split,
-                    "metric": "map",
-                    "value": value,
-                    "seed": "",
-                    "git_sha": "",
-                    "config_sha": "",
-                    "data_fingerprint": "",
-                    "created_utc": "",
-                    "source": r.source,
-                }
-            )
-    return out

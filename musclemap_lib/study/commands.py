@@ -84,7 +84,7 @@ def cli_experiments(args: Any) -> int:
 
 def cli_data(args: Any) -> int:
     """``musclemap data --profile P [--data DIR]``: make sure the profile's data exists."""
-    from musclemap_lib.study.pipeline import ensure_data
+    from musclemap_lib.study.reproduce import ensure_data
 
     print(ensure_data(args.profile, args.data))
     return 0
@@ -211,13 +211,45 @@ def cli_efficiency(args: Any) -> int:
     return 0
 
 
+def paper_reference_rows() -> list[dict[str, Any]]:
+    """Every number of the paper's Tables 2-7 as tidy rows (``results/paper_reference.csv``).
+
+    Columns: those of ``summary.csv`` plus ``source`` (``Table N``; the experiment identifies the
+    row within a table). ``profile`` is ``paper`` (the paper's own setting), the provenance
+    columns are empty, and ``metric`` is ``map`` in percent.
+    """
+    out = []
+    for r in C.table_rows():
+        if r.paper is None:
+            continue
+        model = C.get_experiment(r.experiment).model
+        for split, value in zip(C.SPLITS, r.paper, strict=True):
+            out.append(
+                {
+                    "experiment": r.experiment,
+                    "model": model,
+                    "profile": "paper",
+                    "split": split,
+                    "metric": "map",
+                    "value": value,
+                    "seed": "",
+                    "git_sha": "",
+                    "config_sha": "",
+                    "data_fingerprint": "",
+                    "created_utc": "",
+                    "source": r.source,
+                }
+            )
+    return out
+
+
 def write_paper_reference(path: Path | None = None) -> Path:
-    """Write :func:`~musclemap_lib.study.catalogue.paper_reference_rows` to
+    """Write :func:`paper_reference_rows` to
     ``results/paper_reference.csv`` (or ``path``)."""
     path = Path(path) if path is not None else records.paper_reference_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(records.REFERENCE_COLUMNS), lineterminator="\n")
         w.writeheader()
-        w.writerows(C.paper_reference_rows())
+        w.writerows(paper_reference_rows())
     return path

@@ -51,7 +51,6 @@ import torch
 from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 
-from musclemap_lib import paths
 from musclemap_lib.config import RunConfig
 from musclemap_lib.data import SPLITS as DATA_SPLITS
 from musclemap_lib.data import MuscleMapDataModule, load_manifest, preflight
@@ -70,13 +69,18 @@ from musclemap_lib.study.catalogue import (
     get_experiment,
     plan,
 )
+from musclemap_lib.study.freshness import (
+    ENGINE_VERSION,
+    check_writable,
+    is_rank_zero,
+    run_lock,
+    stale_reason,
+)
 from musclemap_lib.study.overrides import apply_overrides
 from musclemap_lib.study.profiles import Profile, data_dir, get_profile
-from musclemap_lib.synth.writer import generate
 from musclemap_lib.training.callbacks import (
     EpochReseed,
     WallClock,
-    checkpoint_problem,
     epoch_checkpoints,
     last_checkpoint,
     read_checkpoint,
@@ -87,11 +91,6 @@ log = logging.getLogger(__name__)
 
 # The Lightning system of each trained family (every other family trains with AMGESystem).
 SYSTEMS: dict[Family, type[AMGESystem]] = {Family.STAGE2: DistillSystem}
-# The version of the code that turns a config and a data set into numbers; it is stored in every
-# record and a record of another version is rerun. Bump it in a commit that changes the results
-# of an unchanged config (a metric, the sampling, a model's forward, the training loop), not for
-# refactors or documentation.
-ENGINE_VERSION = 1
 
 
 @dataclass
@@ -107,29 +106,6 @@ class RunOutcome:
 
 
 # ---- data ---------------------------------------------------------------------------------------
-def ensure_data(profile: str, data: str | Path | None = None) -> str:
-    """Make sure a run's data exists: verify ``data``, or the profile's MuscleMap-Synth folder,
-    generating it first when missing. Returns a one-line account (folder, clips, fingerprint).
-    """
-    prof = get_profile(profile)
-    if data:
-        report = load_manifest(data_dir(profile, data)).verify()
-        return f"{report.root}: {report.num_clips} clips verified, fingerprint {report.fingerprint}"
-    root = paths.synth_dir(profile)
-    if (root / "manifest.csv").is_file():
-        report = load_manifest(root).verify()
-        return (
-            f"{root}: present, {report.num_clips} clips verified, fingerprint {report.fingerprint}"
-        )
-    t0 = time.perf_counter()
-    generate(root, prof.synth, seed=0, progress=sys.stderr.isatty())
-    report = load_manifest(root).verify()
-    return (
-        f"{root}: generated MuscleMap-Synth '{prof.synth}' ({report.num_clips} clips, "
-        f"{time.perf_counter() - t0:.0f} s), fingerprint {report.fingerprint}"
-    )
-
-
 def _datamodule(run: RunConfig, root: Path, modalities: Sequence[str]) -> MuscleMapDataModule:
     batch = run.train.batch_size if run.train else 16
     return MuscleMapDataModule(
@@ -383,55 +359,6 @@ def _device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-# ---- reliability: up to date, lock, permissions -------------------------------------------------
-def _is_rank_zero() -> bool:
-    """True in the process that locks and writes: global rank 0 of a launch, or no launcher."""
-    env = os.environ
-    for key in ("RANK", "SLURM_PROCID"):  # torchrun / srun: the global rank
-        if key in env:
-            return env[key] == "0"
-    # Lightning's own DDP launcher starts ranks 1.. as copies of this command with these set.
-    return env.get("LOCAL_RANK", "0") == "0" and env.get("NODE_RANK", "0") == "0"
-
-
-def _lock(folder: Path, wait: float) -> contextlib.AbstractContextManager[Any]:
-    """The run folder's lock on rank 0; the other ranks of the same launch write nothing."""
-    return records.run_lock(folder, wait) if _is_rank_zero() else contextlib.nullcontext()
-
-
-def stale_reason(exp: Experiment, run: RunConfig, folder: Path, fingerprint: str) -> str:
-    """Why the result in ``folder`` is not up to date for ``run`` (``""`` when it is).
-
-    Config sha, :data:`ENGINE_VERSION` and data fingerprint must match
-    (:func:`~musclemap_lib.evaluation.records.stale_reason`); a trained run also needs its
-    checkpoint, whole and the one its record was computed with: stage 2 and Grad-CAM start from
-    it, and checkpoints are never committed, so a fresh clone's committed results are retrained.
-    """
-    reason = records.stale_reason(folder, run.sha(), fingerprint, ENGINE_VERSION)
-    if reason or not exp.trained:
-        return reason
-    ckpt = last_checkpoint(folder / "checkpoints")
-    if ckpt is None:
-        return "its checkpoint is missing"
-    problem = checkpoint_problem(ckpt)
-    if problem:
-        return f"its checkpoint {ckpt} is corrupt ({problem})"
-    recorded = records.read_metrics(folder).get("checkpoint")
-    if isinstance(recorded, dict):
-        size, digest = sampled_digest(ckpt)
-        if (recorded.get("bytes"), recorded.get("sampled")) != (size, digest):
-            return f"its checkpoint {ckpt} is not the one its record was computed from"
-    return ""
-
-
-def _check_writable(folder: Path) -> None:
-    """Refuse before any work when the run's results cannot be written (PermissionError)."""
-    records.check_writable(folder.parent, "the results folder")
-    for sub in (folder, folder / "checkpoints", folder / "logs"):
-        if sub.exists():
-            records.check_writable(sub, "the run folder")
-
-
 # ---- one run, every run -------------------------------------------------------------------------
 def run_experiment(
     name: str,
@@ -485,8 +412,8 @@ def run_experiment(
         # Read-only: a skip takes no lock, so it also works on read-only committed results.
         log.info("%s: up to date, skipped", who)
         return RunOutcome(name, seed, "skipped", folder, records.read_metrics(folder))
-    _check_writable(folder)
-    with _lock(folder, wait):
+    check_writable(folder)
+    with run_lock(folder, wait):
         if check:
             # Asked again under the lock: the run we may have waited for has just written it.
             reason = stale_reason(exp, run, folder, fingerprint)
@@ -531,7 +458,7 @@ def _run_locked(
         )
     if ckpt is not None:
         read_checkpoint(ckpt, fix=f"delete it (rm {ckpt}) and train without --resume")
-    elif _is_rank_zero():
+    elif is_rank_zero():
         # A fresh run: drop checkpoints and logs of an older configuration.
         for sub in ("checkpoints", "logs"):
             shutil.rmtree(folder / sub, ignore_errors=True)
@@ -594,8 +521,8 @@ def evaluate_experiment(
         )
     stage1 = _stage1_shas(exp, profile, seed) if exp.depends_on else ()
     run = plan_run(exp, prof, seed, stage1, overrides)
-    _check_writable(folder)
-    with _lock(folder, wait):
+    check_writable(folder)
+    with run_lock(folder, wait):
         model = build(exp, run, with_stage1=False)
         preflight(root, tuple(getattr(model, "modalities", ())), EVAL_SPLITS, run.data)
         fix = f"delete it (rm {ckpt}) and retrain: musclemap train {name} --profile {profile}"

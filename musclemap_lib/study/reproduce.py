@@ -12,6 +12,7 @@ re-renders. ``musclemap book`` builds the book alone (:mod:`musclemap_lib.study.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from musclemap_lib import paths
+from musclemap_lib.data import load_manifest
 from musclemap_lib.study import catalogue, pipeline
 from musclemap_lib.study.book import book_dir, build_book
 from musclemap_lib.study.efficiency import measure_efficiency
+from musclemap_lib.study.profiles import data_dir, get_profile
+from musclemap_lib.synth.writer import generate
 
 log = logging.getLogger(__name__)
 
@@ -230,5 +234,28 @@ def reproduce(
     return report
 
 
+def ensure_data(profile: str, data: str | Path | None = None) -> str:
+    """Make sure a run's data exists: verify ``data``, or the profile's MuscleMap-Synth folder,
+    generating it first when missing. Returns a one-line account (folder, clips, fingerprint).
+    """
+    prof = get_profile(profile)
+    if data:
+        report = load_manifest(data_dir(profile, data)).verify()
+        return f"{report.root}: {report.num_clips} clips verified, fingerprint {report.fingerprint}"
+    root = paths.synth_dir(profile)
+    if (root / "manifest.csv").is_file():
+        report = load_manifest(root).verify()
+        return (
+            f"{root}: present, {report.num_clips} clips verified, fingerprint {report.fingerprint}"
+        )
+    t0 = time.perf_counter()
+    generate(root, prof.synth, seed=0, progress=sys.stderr.isatty())
+    report = load_manifest(root).verify()
+    return (
+        f"{root}: generated MuscleMap-Synth '{prof.synth}' ({report.num_clips} clips, "
+        f"{time.perf_counter() - t0:.0f} s), fingerprint {report.fingerprint}"
+    )
+
+
 def _data(profile: str, data: str | None) -> str:
-    return pipeline.ensure_data(profile, data)
+    return ensure_data(profile, data)
