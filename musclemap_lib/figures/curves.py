@@ -79,15 +79,15 @@ def plot_curves(curves: dict[str, list[dict]], title: str = "") -> Any:
                     marker=".",
                     label=label if (ax, key) != (map_ax, "new_val") else None,
                 )
-    if not curves:
-        map_ax.text(0.5, 0.5, "no learning curves at this profile", ha="center", va="center")
+    if not map_ax.lines:
+        map_ax.text(0.5, 0.5, "no validation mAP per epoch", ha="center", va="center")
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("train loss")
     map_ax.set_xlabel("epoch")
     map_ax.set_ylabel("mAP (%): known val solid, new val dashed")
     for ax in (loss_ax, map_ax):
         ax.grid(alpha=0.3)
-    if curves:
+    if map_ax.get_legend_handles_labels()[0]:
         map_ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     if title:
         fig.suptitle(title)

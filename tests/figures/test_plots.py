@@ -115,7 +115,9 @@ def test_display_names():
     assert names.experiment_name("transm3e") == "TransM3E"
     assert names.split_name("mean_val") == "mean val"
     assert names.muscle_name("neck_head") == "Neck & head"
-    with pytest.raises(ValueError, match="names.py"):
+    # Experiment labels live in the catalogue: an unknown name lists the known ones.
+    with pytest.raises(ValueError, match="unknown experiment 'no_such_experiment'; known"):
         names.experiment_name("no_such_experiment")
+    assert names.profile_name("cpu") == "cpu (laptop, MuscleMap-Synth)"
     with pytest.raises(ValueError, match="muscle"):
         names.muscle_name("spleen")

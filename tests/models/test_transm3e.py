@@ -231,8 +231,22 @@ def test_kd_term_matches_torch_kldiv() -> None:
     chan = dataclasses.replace(cfg, softmax_axis="channel")
     ref_c = nn.KLDivLoss()(torch.log_softmax(r / 10, dim=2), torch.softmax(s / 10, dim=2)) * 90
     torch.testing.assert_close(kd_term(r, s, chan), ref_c)
-    # one token + token-axis softmax: identically zero (why w/o MCT loses its KD)
+    # one token + token-axis softmax: identically zero, so w/o MCT distils over channels
     assert kd_term(r[:, :1], s[:, :1], cfg).item() == 0.0
+    assert kd_term(r[:, :1], s[:, :1], chan).item() > 0.0
+
+
+def test_without_mct_still_distils() -> None:
+    model = _build("transm3e_no_mct")
+    assert model.cfg.num_tokens == 1 and model.cfg.kd.softmax_axis == "channel"
+    out = model(_batch())
+    assert out.kd.total.item() > 0.0  # the row differs from w/ all by MCT alone, not MCTKD too
+    with pytest.raises(ValueError, match="single token distils nothing"):
+        build_model(
+            "transm3e",
+            scale="smoke",
+            num_tokens=1,
+        )
 
 
 def test_kd_gradients_reach_the_receiver_tokens_but_not_the_sender() -> None:
@@ -284,7 +298,8 @@ def test_prediction_is_the_mean_of_the_two_branches_scores() -> None:
 @pytest.mark.parametrize(
     ("name", "fields"),
     [
-        ("transm3e_no_mct", {"num_tokens"}),
+        # one token needs the softmax over channels to distil anything (the DEVIATION tag)
+        ("transm3e_no_mct", {"num_tokens", "kd.softmax_axis"}),
         ("transm3e_no_mctkd", {"kd.positions"}),
         ("transm3e_no_mctf", {"fusion"}),
         ("transm3e_fusion_sum", {"fusion"}),
