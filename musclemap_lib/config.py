@@ -175,7 +175,8 @@ class TrainConfig:
     warmup_start_lr: float = 1e-6  # released code: WARMUP_START_LR
     end_lr: float = 1e-6  # released code: COSINE_END_LR
     grad_clip: float | None = 1.0  # global L2 gradient-norm clip (released code); None = off
-    loss: LossKind = "bce"  # PAPER: BCE with logits; "softmax_bce" = the released code's loss
+    # PAPER: Eq. 1 softmax over the classes, then BCE (released: the same); "bce" = sigmoid + BCE
+    loss: LossKind = "softmax_bce"
     precision: Precision = "auto"  # auto = bf16 autocast on a GPU, fp32 on CPU
     deterministic: bool = True  # torch deterministic algorithms (exact resume on CPU)
     num_workers: int = 0  # DataLoader worker processes

@@ -61,6 +61,15 @@ class VideoInfo:
     fps: float
 
 
+def _broken(path: Path, what: str, or_else: str, err: Exception) -> VideoError:
+    """The one-line error of a video PyAV cannot read: what failed, why, and the fix."""
+    return VideoError(
+        f"{what} {path} ({type(err).__name__}: {str(err)[:200]}); the file is corrupt or "
+        f"{or_else}: regenerate or re-download it",
+        path,
+    )
+
+
 def probe_video(path: str | Path) -> VideoInfo:
     """Read frame count, size and rate from the container (no frame is decoded).
 
@@ -84,11 +93,7 @@ def probe_video(path: str | Path) -> VideoInfo:
     except VideoError:
         raise
     except Exception as err:  # noqa: BLE001 - PyAV raises many types for broken files
-        raise VideoError(
-            f"cannot open video {path} ({type(err).__name__}: {err}); the file is corrupt or "
-            "not a video: regenerate or re-download it",
-            path,
-        ) from err
+        raise _broken(path, "cannot open video", "not a video", err) from err
     if n <= 0:
         n = len(_open_decord(path))
     if n <= 0 or h <= 0 or w <= 0:
@@ -245,11 +250,7 @@ def _read_pyav(path: Path, indices: np.ndarray) -> np.ndarray:
                 if i >= last:
                     break
     except Exception as err:  # noqa: BLE001 - PyAV raises many types for broken files
-        raise VideoError(
-            f"PyAV failed to decode {path} ({type(err).__name__}: {str(err)[:200]}); the file is "
-            "corrupt or truncated: regenerate or re-download it",
-            path,
-        ) from err
+        raise _broken(path, "PyAV failed to decode", "truncated", err) from err
     missing = [i for i in wanted if i not in got]
     if missing:
         raise VideoError(

@@ -107,7 +107,8 @@ class MCTVideoConfig:
     """MViTv2 with multi-classification tokens."""
 
     modality: str = "rgb"  # the video modality read (Table 7: rgb, flow, rgb_diff)
-    num_tokens: int = 20  # C classification tokens (PAPER: one per muscle group); 1 = w/o MCT
+    # C classification tokens (RELEASED: 20, one per muscle group; the paper names only C)
+    num_tokens: int = 20  # 1 = w/o MCT
     distill_tokens: bool = False  # also C knowledge-distillation tokens (stage 2 only)
     backbone: str = "mvitv2_s"  # a variant of musclemap_lib.models.mvit.MVIT_CONFIGS
 

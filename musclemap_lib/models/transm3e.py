@@ -78,7 +78,8 @@ class TransM3EConfig:
 
     # PAPER: skeleton through HD-GCN. "rgb_diff": a second MViTv2 on RGB differences (released).
     aux_modality: AuxModality = "skeleton"
-    num_tokens: int = 20  # C tokens per set (PAPER: 20, one per muscle group); 1 = w/o MCT
+    # C tokens per set (RELEASED: 20, one per muscle group; the paper names only C); 1 = w/o MCT
+    num_tokens: int = 20
     kd: KDConfig = KDConfig()  # MCTKD / KD settings (positions "none" = w/o MCTKD)
     # Token fusion of each branch's (cls, distill) tokens: PAPER "mctf"; Table 5 "sum", "mul",
     # "selfattn", "crossattn"; "mean" = appendix E "simply average the MCTs" (w/o MCTF).

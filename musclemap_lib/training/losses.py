@@ -1,10 +1,11 @@
 """Losses of the study: the multi-label classification loss and the distillation term.
 
-PAPER: section 4.5, "L = L_BCE + L_MCTKD, combined equally"; the classification loss is binary
-cross-entropy on the 20 muscle-group logits. The released code (reference/official-code.md
-section 1.8) instead applies a softmax over the 20 classes and then ``nn.BCELoss``; both are
-available (``TrainConfig.loss``), and the scores used for evaluation follow the same choice
-(:func:`scores_from_logits`).
+PAPER: section 4.5, "L = L_BCE + L_MCTKD, combined equally", and Eq. 1: the prediction is a
+SoftMax over the 20 muscle groups (``dim=-1``), so the BCE is taken on softmax scores
+(``softmax_bce``). RELEASED: the same (``focal_loss_multilabel``, reference/official-code.md
+section 1.8: a softmax over the 20 classes, then ``nn.BCELoss``). ``bce`` (sigmoid + BCE with
+logits, the usual multi-label loss) is an option (``TrainConfig.loss``); the scores used for
+evaluation follow the same choice (:func:`scores_from_logits`).
 
 The distillation terms themselves are computed inside the fusion model (they need its tokens);
 the model returns them in its output record and :func:`distillation_loss` only sums them.
@@ -41,10 +42,11 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, kind: LossKi
     logits = logits.float()
     labels = labels.float()
     if kind == "bce":
+        # DEVIATION (option): sigmoid + BCE, independent muscle groups (not Eq. 1's softmax).
         return F.binary_cross_entropy_with_logits(logits, labels)
     if kind == "softmax_bce":
-        # DEVIATION (optional): the released `focal_loss_multilabel` is BCE on softmax(logits);
-        # F.binary_cross_entropy clamps each log at -100 exactly as nn.BCELoss does there.
+        # PAPER: Eq. 1 (softmax over classes) + L_BCE; RELEASED: `focal_loss_multilabel` is BCE on
+        # softmax(logits). F.binary_cross_entropy clamps each log at -100 as nn.BCELoss does.
         with torch.autocast(device_type=logits.device.type, enabled=False):
             return F.binary_cross_entropy(torch.softmax(logits, dim=1), labels)
     raise ValueError(f"unknown loss {kind!r}; choose from {', '.join(LOSS_KINDS)}")

@@ -1,7 +1,6 @@
 """Shared fixtures of the Grad-CAM, explorer and dataset-figure tests (imported by those files).
 
-``smoke_data`` is ``data/synth-smoke`` when it exists, else a smoke MuscleMap-Synth generated
-into a temporary folder once per session. ``fake_results`` is a temporary results root with a
+``smoke_data`` (tests/conftest.py) is the session's smoke MuscleMap-Synth. ``fake_results`` is a temporary results root with a
 ``smoke`` profile: ``mvitv2_s`` with scores and a checkpoint of a randomly initialised smoke
 model, and ``stgcn`` with scores but no checkpoint. The scores are random test inputs, not results.
 """
@@ -15,20 +14,8 @@ import pytest
 import torch
 
 from musclemap_lib.data import load_manifest
-from musclemap_lib.paths import synth_dir
 
 SCORED_SPLITS = ("known_test", "new_test")
-
-
-@pytest.fixture(scope="session")
-def smoke_data(tmp_path_factory) -> Path:
-    """A smoke-scale MuscleMap-Synth folder (the repo's, or a fresh one)."""
-    root = synth_dir("smoke")
-    if (root / "manifest.csv").is_file():
-        return root
-    from musclemap_lib.synth.writer import generate
-
-    return generate(tmp_path_factory.mktemp("synth") / "synth-smoke", "smoke", progress=False)
 
 
 def _write_scores(folder: Path, data: Path, seed: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 
-import figfixtures
 import numpy as np
 import pytest
 
@@ -15,7 +14,6 @@ from musclemap_lib.muscles import MUSCLE_GROUPS
 from musclemap_lib.synth.writer import PAPER_SPLIT_COUNTS
 
 # Fixtures shared with the other figure tests.
-smoke_data = figfixtures.smoke_data
 
 
 def test_split_table_beside_paper(smoke_data):

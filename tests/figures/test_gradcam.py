@@ -13,7 +13,6 @@ from musclemap_lib.models import build_model
 
 # Fixtures shared with the other figure tests.
 fake_results = figfixtures.fake_results
-smoke_data = figfixtures.smoke_data
 
 
 @pytest.fixture(autouse=True)

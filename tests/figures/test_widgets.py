@@ -11,7 +11,6 @@ from musclemap_lib.figures import widgets
 
 # Fixtures shared with the other figure tests.
 fake_results = figfixtures.fake_results
-smoke_data = figfixtures.smoke_data
 
 
 @pytest.fixture(autouse=True)

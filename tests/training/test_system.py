@@ -71,7 +71,7 @@ class ToyFusion(ToyModel):
         return FusionOutput(logits=(logits + aux) / 2, main_logits=logits, aux_logits=aux, kd=kd)
 
 
-CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2, warmup_epochs=1, log_every_n_steps=1)
+CFG = TrainConfig(epochs=3, batch_size=8, lr=1e-2, warmup_epochs=1, log_every_n_steps=1, loss="bce")
 
 
 def _fit(
