@@ -148,8 +148,8 @@ class ScaleSpec:
             )
 
 
-# The identity scale. PAPER: 224 x 224 crops (section 4.5). RELEASED: 16 frames (the released
-# config; the paper gives no clip length).
+# The identity scale. PAPER: 224 x 224 crops (section 4.5).
+# RELEASED: 16 frames per clip (the released config; the paper gives no clip length).
 PAPER_SCALE = ScaleSpec("paper", width=1.0, depth=1.0, width_multiple=1, frames=16, size=224)
 # DEVIATION: a 2-core CPU trains a few thousand clips per minute at this size (the cpu profile).
 CPU_SCALE = ScaleSpec("cpu", width=0.25, depth=0.25, width_multiple=8, frames=8, size=64)

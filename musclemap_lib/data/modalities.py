@@ -54,6 +54,10 @@ def rgb_diff(frames: np.ndarray) -> np.ndarray:
     return out
 
 
+# DEVIATION: optical flow (Table 7) is computed here with OpenCV's Farneback between the sampled
+# frames, which lie `sampling_rate` source frames apart (4 at every profile); the released code
+# has a decoder of precomputed per-frame x/y flow videos (never called in its MuscleMap pipeline,
+# official-code.md), and the paper names no method.
 def farneback_flow(frames: np.ndarray) -> np.ndarray:
     """Dense optical flow between consecutive frames (OpenCV Farneback, on grey levels).
 

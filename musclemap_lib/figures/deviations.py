@@ -1,7 +1,8 @@
 """Collect the deviation and assumption tags of the code for the discrepancies page.
 
 STYLE.md section 12 asks that every departure from the paper or the released code is tagged with
-the word DEVIATION or ASSUMPTION and a colon. Tags are found with :mod:`tokenize` in comments and
+the word DEVIATION or ASSUMPTION and a colon; a choice taken from the released code where the
+paper is silent or says otherwise is tagged RELEASED. Tags are found with :mod:`tokenize` in comments and
 in string literals (docstrings), never in code, and only where a tag opens the comment or the
 line (after indentation and ``#`` marks) or follows an opening parenthesis; the words inside a
 sentence do not count (this docstring mentions them without counting).
@@ -27,12 +28,12 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-KINDS: tuple[str, ...] = ("DEVIATION", "ASSUMPTION")
+KINDS: tuple[str, ...] = ("DEVIATION", "ASSUMPTION", "RELEASED")
 # A tag opens a comment or a string line, or follows "(": mentions inside a sentence do not count.
 # "DEVIATION (optional):" counts too: a short parenthesised qualifier may sit before the colon.
-_TAG = re.compile(r"(?P<lead>^\s*|\(\s*)(?P<kind>DEVIATION|ASSUMPTION)(?:\s*\([^()]{0,40}\))?:")
+_TAG = re.compile(r"(?P<lead>^\s*|\(\s*)(?P<kind>DEVIATION|ASSUMPTION|RELEASED)(?:\s*\([^()]{0,40}\))?:")
 # Any of these at the start of a comment line ends the previous tag's text.
-_STOP = re.compile(r"^\s*(PAPER|DEVIATION|ASSUMPTION|NOTE|TODO|FIXME)\b:?")
+_STOP = re.compile(r"^\s*(PAPER|DEVIATION|ASSUMPTION|RELEASED|NOTE|TODO|FIXME)\b:?")
 COLUMNS: tuple[str, ...] = ("file", "line", "kind", "text", "location")
 
 

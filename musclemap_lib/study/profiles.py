@@ -93,8 +93,9 @@ _CPU_TRAIN = TrainConfig(
 _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 # PAPER: AdamW lr 1e-4, 80 epochs of stage 1 (MCT) and 80 of stage 2 (MCTKD + MCTF), section 4.5.
 # ASSUMPTION: the paper gives no baseline epochs, batch size, weight decay or warm-up: 80 epochs
-# for every model, 5 warm-up epochs; RELEASED: weight decay 0.05 and 16 videos per step
-# (batch_size is per device: on 4 GPUs a step sees 64 clips).
+# for every model, 5 warm-up epochs.
+# RELEASED: weight decay 0.05 and 16 clips per step (batch_size is per device: on 4 GPUs a
+# step sees 64 clips; the released run is 16 videos x 2 augmentations = 32 clips per step).
 _PAPER_TRAIN = TrainConfig(epochs=80, batch_size=16, lr=1e-4, warmup_epochs=5.0, num_workers=8)
 
 PROFILES: dict[str, Profile] = {

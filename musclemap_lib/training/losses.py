@@ -45,8 +45,8 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, kind: LossKi
         # DEVIATION (option): sigmoid + BCE, independent muscle groups (not Eq. 1's softmax).
         return F.binary_cross_entropy_with_logits(logits, labels)
     if kind == "softmax_bce":
-        # PAPER: Eq. 1 (softmax over classes) + L_BCE; RELEASED: `focal_loss_multilabel` is BCE on
-        # softmax(logits). F.binary_cross_entropy clamps each log at -100 as nn.BCELoss does.
+        # PAPER: Eq. 1 (softmax over classes) + L_BCE. The released `focal_loss_multilabel` is BCE
+        # on softmax(logits) too; F.binary_cross_entropy clamps each log at -100 as nn.BCELoss.
         with torch.autocast(device_type=logits.device.type, enabled=False):
             return F.binary_cross_entropy(torch.softmax(logits, dim=1), labels)
     raise ValueError(f"unknown loss {kind!r}; choose from {', '.join(LOSS_KINDS)}")
