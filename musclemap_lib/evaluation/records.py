@@ -55,6 +55,7 @@ SCORES_NPZ = "scores.npz"
 SUMMARY_CSV = "summary.csv"
 PAPER_REFERENCE_CSV = "paper_reference.csv"
 EFFICIENCY_JSON = "efficiency.json"  # results/<profile>/efficiency.json (study.efficiency)
+REPRODUCE_JSON = "reproduce.json"  # results/<profile>/reproduce.json: stage wall times
 # Folders that live in a run folder but are produced by training, not by the record: they are
 # carried over when a record replaces an older one.
 CARRIED = ("checkpoints", "logs")

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 KINDS: tuple[str, ...] = ("DEVIATION", "ASSUMPTION", "RELEASED")
 # A tag opens a comment or a string line, or follows "(": mentions inside a sentence do not count.
 # "DEVIATION (optional):" counts too: a short parenthesised qualifier may sit before the colon.
-_TAG = re.compile(r"(?P<lead>^\s*|\(\s*)(?P<kind>DEVIATION|ASSUMPTION|RELEASED)(?:\s*\([^()]{0,40}\))?:")
+_TAG = re.compile(
+    r"(?P<lead>^\s*|\(\s*)(?P<kind>DEVIATION|ASSUMPTION|RELEASED)(?:\s*\([^()]{0,40}\))?:"
+)
 # Any of these at the start of a comment line ends the previous tag's text.
 _STOP = re.compile(r"^\s*(PAPER|DEVIATION|ASSUMPTION|RELEASED|NOTE|TODO|FIXME)\b:?")
 COLUMNS: tuple[str, ...] = ("file", "line", "kind", "text", "location")

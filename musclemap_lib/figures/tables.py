@@ -415,3 +415,23 @@ def reproducibility_glue(profile: str) -> dict[str, float | str | int]:
         "repro_seeds": ", ".join(str(s) for s in sorted({int(m["seed"]) for m in metrics}))
         or "none",
     }
+
+
+def stage_times(profile: str) -> Any:
+    """Wall time of each stage of the last ``make reproduce`` (``results/<profile>/reproduce.json``):
+    one row per stage, in minutes; empty when no reproduce run recorded its times."""
+    import json
+
+    import pandas as pd
+
+    from musclemap_lib.evaluation import records
+
+    path = paths.results_dir(profile) / records.REPRODUCE_JSON
+    if not path.is_file():
+        return pd.DataFrame()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = [{"stage": k, "minutes": v / 60} for k, v in data.get("stages", {}).items()]
+    rows.append({"stage": "total", "minutes": float(data.get("seconds", 0.0)) / 60})
+    frame = pd.DataFrame(rows).set_index("stage")
+    frame.attrs["git_sha"] = str(data.get("git_sha", ""))
+    return frame

@@ -11,6 +11,7 @@ re-renders. ``musclemap book`` builds the book alone (:mod:`musclemap_lib.study.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -19,8 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jupyter_client.manager import KernelManager
+
 from musclemap_lib import paths
 from musclemap_lib.data import load_manifest
+from musclemap_lib.evaluation import records
 from musclemap_lib.study import catalogue, pipeline
 from musclemap_lib.study.book import book_dir, build_book
 from musclemap_lib.study.efficiency import measure_efficiency
@@ -155,6 +159,36 @@ class ReproduceReport:
         """Total wall time of the steps."""
         return sum(s.seconds for s in self.steps)
 
+    def stages(self) -> dict[str, float]:
+        """Wall time per stage: data, training (every training notebook), summary, efficiency,
+        figures (the other notebooks) and book, in seconds."""
+        out: dict[str, float] = {}
+        for s in self.steps:
+            stage = s.name.split()[0]
+            if s.name.startswith(f"notebook {TRAIN_NOTEBOOK.removesuffix('.ipynb')}"):
+                stage = "training"
+            elif stage == "notebook":
+                stage = "figures"
+            out[stage] = out.get(stage, 0.0) + s.seconds
+        return out
+
+    def write(self) -> Path:
+        """``results/<profile>/reproduce.json``: the stage and step wall times of this run."""
+        path = paths.results_dir(self.profile) / records.REPRODUCE_JSON
+        data = {
+            "profile": self.profile,
+            "seconds": round(self.seconds, 1),
+            "stages": {k: round(v, 1) for k, v in self.stages().items()},
+            "steps": [{"name": s.name, "seconds": round(s.seconds, 1)} for s in self.steps],
+            "git_sha": records.git_sha(),
+            "created_utc": records.utc_now(),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
     def format(self) -> str:
         """A plain-text account: every step with its wall time, then where the book is."""
         lines = [f"reproduce ({self.profile}): {len(self.steps)} steps in {self.seconds:.0f} s"]
@@ -195,10 +229,6 @@ def reproduce(
     Returns:
         The :class:`ReproduceReport` (steps with wall times, the book's ``index.html``).
     """
-    from jupyter_client.manager import KernelManager
-
-    from musclemap_lib.evaluation import records
-
     report = ReproduceReport(profile)
     report.timed("data", lambda: _data(profile, data))
     todo = catalogue.plan(names) if names is not None else catalogue.experiments_for_tables()
@@ -224,6 +254,7 @@ def reproduce(
                 execute_notebook(nb, out, {"profile": profile, "seed": seed, "data": data or ""})
             ),
         )
+    report.write()  # the book's reproducibility page shows these times
     if book:
 
         def _book() -> str:
@@ -231,6 +262,7 @@ def reproduce(
             return str(report.index_html)
 
         report.timed("book", _book)
+        report.write()  # now with the book's own time (shown by the next build)
     return report
 
 

@@ -237,3 +237,31 @@ def test_every_glue_key_of_a_rendered_table_page_is_glued(results):
         glued = set(tables.glue_values(tables.comparison(n, "smoke"), n)) | {"profile"}
         assert f"t{n}_highlight" in used and f"t{n}_best_name" in used
         assert used <= glued, (n, sorted(used - glued))
+
+
+def test_reproduce_records_its_stage_times_and_the_book_shows_them(tmp_path, monkeypatch):
+    from musclemap_lib.figures import tables
+    from musclemap_lib.study.reproduce import ReproduceReport, Step
+
+    monkeypatch.setattr(paths, "results_dir", lambda p=None: tmp_path / p if p else tmp_path)
+    assert tables.stage_times("smoke").empty
+    report = ReproduceReport("smoke")
+    report.steps += [
+        Step("data", "", 6.0),
+        Step("notebook 10_train_eval stgcn", "", 60.0),
+        Step("notebook 10_train_eval random", "", 30.0),
+        Step("summary", "", 1.5),
+        Step("notebook 40_figures", "", 12.0),
+        Step("book", "", 90.0),
+    ]
+    assert report.stages() == {
+        "data": 6.0,
+        "training": 90.0,
+        "summary": 1.5,
+        "figures": 12.0,
+        "book": 90.0,
+    }
+    report.write()
+    shown = tables.stage_times("smoke")
+    assert shown.loc["training", "minutes"] == 1.5
+    assert shown.loc["total", "minutes"] == (6 + 90 + 1.5 + 12 + 90) / 60
