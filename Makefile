@@ -41,7 +41,7 @@ runs: data  ## train and evaluate every experiment of PROFILE (up-to-date runs a
 results: setup  ## rebuild results/PROFILE/summary.csv from the run folders
 	$(BIN)/musclemap summary --profile $(PROFILE)
 
-book: setup  ## render the book from results/PROFILE (no training; jupyter-book build book -n -W --keep-going)
+book: setup  ## render the book from results/PROFILE (no training; jupyter-book build book --all -n -W --keep-going)
 	$(BIN)/musclemap book --profile $(PROFILE)
 
 reproduce: setup  ## the whole study: data -> notebooks (papermill, per experiment) -> results -> book

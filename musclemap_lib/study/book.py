@@ -129,7 +129,7 @@ def jupyter_book() -> Path:
 
 
 def build_book(profile: str, book: Path | None = None, output: Path | None = None) -> Path:
-    """Render the book for ``profile`` (``jupyter-book build -n -W --keep-going``).
+    """Render the book for ``profile`` (``jupyter-book build --all -n -W --keep-going``).
 
     The table pages are rendered from their template first (:func:`write_table_pages`).
 
@@ -147,7 +147,9 @@ def build_book(profile: str, book: Path | None = None, output: Path | None = Non
     book = book or book_dir()
     write_study(profile, book)
     write_table_pages(book)
-    cmd = [str(jupyter_book()), "build", str(book), "-n", "-W", "--keep-going"]
+    # --all: Sphinx re-reads only changed sources, so a page whose results changed but whose
+    # source did not (intro, dataset, reproducibility ...) would keep its old numbers.
+    cmd = [str(jupyter_book()), "build", str(book), "--all", "-n", "-W", "--keep-going"]
     if output is not None:
         cmd += ["--path-output", str(output)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
