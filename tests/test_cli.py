@@ -20,7 +20,7 @@ import pytest
 
 from musclemap_lib import paths, study
 from musclemap_lib.cli import main
-from musclemap_lib.evaluation import records
+from musclemap_lib.evaluation import locks, records
 from musclemap_lib.study import freshness, pipeline
 
 SIX = list(study.SPLITS)
@@ -267,7 +267,7 @@ def test_relabelled_data_is_rerun_and_says_why(results, smoke_root, tmp_path, ca
 def test_a_second_run_of_an_experiment_is_refused_naming_the_first(results, capsys):
     """Probe 2: concurrent runs of one experiment mixed their checkpoints, records and logs."""
     folder = records.run_dir("smoke", "random")
-    with records.run_lock(folder):  # as another `musclemap train random` holds it
+    with locks.run_lock(folder):  # as another `musclemap train random` holds it
         assert main(["train", "random", "--profile", "smoke"]) == 2
         err = capsys.readouterr().err
         assert f"is being written by pid {os.getpid()}" in err and "--wait" in err

@@ -21,26 +21,22 @@ process running the same experiment waits or is refused instead of mixing its fi
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as _dt
-import getpass
 import hashlib
 import json
 import logging
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from filelock import FileLock, Timeout
 
 from musclemap_lib import paths
 from musclemap_lib.evaluation.predict import SplitScores
@@ -75,15 +71,10 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 REFERENCE_COLUMNS: tuple[str, ...] = (*SUMMARY_COLUMNS, "source")
 # Keys a metrics.json must hold to be read as a run record (tidy_rows needs them).
 RECORD_KEYS: tuple[str, ...] = ("experiment", "model", "profile", "seed", *METRIC_SPLITS)
-LOCKS_DIR = ".locks"  # results/<profile>/.locks/<run folder>.lock (+ .json: who holds it)
 
 
 class RecordError(ValueError):
     """A run record cannot be read; the message names the file and the fix."""
-
-
-class RunLockedError(RuntimeError):
-    """Another process holds the lock of a run folder; the message names it."""
 
 
 # ---- provenance ------------------------------------------------------------------------------
@@ -318,89 +309,7 @@ def is_up_to_date(
     return not stale_reason(folder, sha, data_fingerprint, engine_version)
 
 
-# ---- locks and permissions ---------------------------------------------------------------------
-def lock_path(folder: Path) -> Path:
-    """The lock file of a run folder: ``<parent>/.locks/<name>.lock``."""
-    folder = Path(folder)
-    return folder.parent / LOCKS_DIR / f"{folder.name}.lock"
-
-
-def _holder_text(info_path: Path) -> str:
-    try:
-        h = json.loads(info_path.read_text())
-        return (
-            f"pid {h['pid']} on {h['host']} (user {h['user']}, since {h['since']}: {h['command']})"
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another process"
-
-
-@contextlib.contextmanager
-def run_lock(folder: Path, wait: float = 0.0) -> Iterator[Path]:
-    """Hold the lock of a run folder for the duration of a run (an OS file lock: released when
-    the process ends, however it ends).
-
-    Args:
-        folder: the run folder.
-        wait: seconds to wait for another holder to finish (0: refuse at once; < 0: forever).
-
-    Raises:
-        RunLockedError: when another process holds it after ``wait`` seconds, naming that
-            process (pid, host, user, start time, command).
-        PermissionError: when the lock cannot be created (results folder not writable).
-    """
-    path = lock_path(folder)
-    check_writable(path.parent, "the results folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path), timeout=wait)
-    info = path.with_suffix(".json")
-    try:
-        lock.acquire()
-    except Timeout:
-        raise RunLockedError(
-            f"{Path(folder)} is being written by {_holder_text(info)}; wait until it has "
-            f"finished (or pass --wait SECONDS), then run again (lock {path})"
-        ) from None
-    try:
-        _atomic_text(
-            info,
-            json.dumps(
-                {
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                    "user": _user(),
-                    "since": utc_now(),
-                    "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-                }
-            ),
-        )
-        yield path
-    finally:
-        info.unlink(missing_ok=True)
-        lock.release()
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
-
-
-def check_writable(folder: Path, what: str) -> None:
-    """Raise a ``PermissionError`` naming ``folder`` (or the ancestor it would be made in) and the
-    fix when this process cannot write there."""
-    p = Path(folder).absolute()
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    if not os.access(p, os.W_OK | os.X_OK):
-        raise PermissionError(
-            f"{what} {p} is not writable by user {_user()}; make it writable (chmod -R u+w {p}) "
-            "or run from a clone you own"
-        )
-
-
-def _atomic_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary sibling (mode 0644 under the usual umask)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -661,7 +570,6 @@ __all__ = [
     "rebuild_summary",
     "read_metrics",
     "run_dir",
-    "run_lock",
     "stale_reason",
     "summarise",
     "tidy_rows",

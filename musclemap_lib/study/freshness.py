@@ -15,7 +15,7 @@ from typing import Any
 
 from musclemap_lib.config import RunConfig
 from musclemap_lib.data.manifest import sampled_digest
-from musclemap_lib.evaluation import records
+from musclemap_lib.evaluation import locks, records
 from musclemap_lib.study.catalogue import Experiment
 from musclemap_lib.training.callbacks import checkpoint_problem, last_checkpoint
 
@@ -38,7 +38,7 @@ def is_rank_zero() -> bool:
 
 def run_lock(folder: Path, wait: float) -> contextlib.AbstractContextManager[Any]:
     """The run folder's lock on rank 0; the other ranks of the same launch write nothing."""
-    return records.run_lock(folder, wait) if is_rank_zero() else contextlib.nullcontext()
+    return locks.run_lock(folder, wait) if is_rank_zero() else contextlib.nullcontext()
 
 
 def stale_reason(exp: Experiment, run: RunConfig, folder: Path, fingerprint: str) -> str:
@@ -68,7 +68,7 @@ def stale_reason(exp: Experiment, run: RunConfig, folder: Path, fingerprint: str
 
 def check_writable(folder: Path) -> None:
     """Refuse before any work when the run's results cannot be written (PermissionError)."""
-    records.check_writable(folder.parent, "the results folder")
+    locks.check_writable(folder.parent, "the results folder")
     for sub in (folder, folder / "checkpoints", folder / "logs"):
         if sub.exists():
-            records.check_writable(sub, "the run folder")
+            locks.check_writable(sub, "the run folder")

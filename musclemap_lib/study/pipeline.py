@@ -24,7 +24,7 @@ Reliability: a result is up to date when its config sha, :data:`ENGINE_VERSION` 
 fingerprint (computed from the data's content at every run) all match, and, for a trained run,
 its checkpoint is whole and the one the record was computed with; otherwise the run reruns and
 the log says why. The run folder is locked while a run writes it
-(:func:`~musclemap_lib.evaluation.records.run_lock`): a second process of the same experiment,
+(:func:`~musclemap_lib.evaluation.locks.run_lock`): a second process of the same experiment,
 profile and seed waits (``wait``) or stops with a message naming the holder. Before training,
 the results folder is checked to be writable and every clip the model will read is opened
 (:func:`~musclemap_lib.data.checks.preflight`, which also refuses a manifest that breaks the

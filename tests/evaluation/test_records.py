@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from musclemap_lib import paths
-from musclemap_lib.evaluation import records
+from musclemap_lib.evaluation import locks, records
 from musclemap_lib.evaluation.predict import SplitScores, run_metrics
 from musclemap_lib.splits import EVAL_SPLITS
 
@@ -204,8 +204,8 @@ def test_result_files_have_the_usual_permissions(results):
 _HOLD = """
 import sys, time
 from pathlib import Path
-from musclemap_lib.evaluation import records
-with records.run_lock(Path(sys.argv[1])):
+from musclemap_lib.evaluation import locks
+with locks.run_lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """
@@ -234,15 +234,15 @@ def test_a_second_run_of_one_folder_is_refused_or_waits(results):
     proc = _holder(folder, 4)
     try:
         t0 = time.monotonic()
-        with pytest.raises(records.RunLockedError) as exc:
-            with records.run_lock(folder):
+        with pytest.raises(locks.RunLockedError) as exc:
+            with locks.run_lock(folder):
                 pytest.fail("the lock was taken twice")
         msg = str(exc.value)
         assert f"pid {proc.pid}" in msg and "being written by" in msg and "--wait" in msg
         assert str(folder) in msg
-        with records.run_lock(records.run_dir("smoke", "a", seed=1)):
+        with locks.run_lock(records.run_dir("smoke", "a", seed=1)):
             pass  # another seed is another folder: not blocked
-        with records.run_lock(folder, wait=120):  # waits for the holder to finish
+        with locks.run_lock(folder, wait=120):  # waits for the holder to finish
             assert time.monotonic() - t0 > 2
             holder = json.loads((folder.parent / ".locks" / "a.json").read_text())
             assert holder["pid"] == os.getpid()
@@ -258,5 +258,5 @@ def test_an_unwritable_results_folder_is_named(results, monkeypatch):
     (results / "smoke").mkdir(parents=True)
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # root passes any chmod
     with pytest.raises(PermissionError) as exc:
-        records.check_writable(results / "smoke" / "a", "the results folder")
+        locks.check_writable(results / "smoke" / "a", "the results folder")
     assert str(results / "smoke") in str(exc.value) and "chmod -R u+w" in str(exc.value)
