@@ -368,8 +368,9 @@ def environment_table(profile: str) -> Any:
 
 
 def compact(table: Any, precision: int = 1) -> Any:
-    """A table styled like the comparison tables: small type, no wrapping, ``precision`` digits."""
-    return table.style.format(precision=precision).set_table_styles(_TABLE_STYLES)
+    """A table styled like the comparison tables: small type, no wrapping, ``precision`` digits,
+    a missing value shown as a dash."""
+    return table.style.format(precision=precision, na_rep=_DASH).set_table_styles(_TABLE_STYLES)
 
 
 def profile_table(profile: str) -> Any:
