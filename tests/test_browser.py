@@ -41,20 +41,26 @@ pytestmark = [
 ]
 
 
+# Headless, offline and quiet: no GPU, no first-run or background network traffic.
+CHROMIUM_FLAGS: tuple[str, ...] = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+
+
 def _chromium(profile_dir: Path, *args: str) -> subprocess.CompletedProcess:
     assert CHROMIUM is not None
     return subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={profile_dir}",
             *args,
         ],
@@ -148,15 +154,7 @@ class Chromium:
         self.proc = subprocess.Popen(
             [
                 CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
+                *CHROMIUM_FLAGS,
                 "--host-resolver-rules=MAP * ~NOTFOUND",
                 f"--window-size={width},{height}",
                 f"--user-data-dir={profile_dir}",
