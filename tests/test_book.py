@@ -14,7 +14,8 @@ import pytest
 from musclemap_lib import paths
 from musclemap_lib.figures.deviations import deviations_table
 from musclemap_lib.study.book import TABLE_TEMPLATE, render_table_page, write_table_pages
-from musclemap_lib.study.catalogue import TABLE_NUMBERS, get_table
+from musclemap_lib.study.catalogue import TABLE_NUMBERS
+from musclemap_lib.study.paper_tables import get_table
 
 BOOK = paths.repo_root() / "book"
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"

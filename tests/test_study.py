@@ -46,8 +46,11 @@ def test_experiments_use_registered_models_and_the_right_stage1_runs():
             assert e.depends_on == stage1_models(e.model), e.name
             for d in e.depends_on:
                 assert study.get_experiment(d).family in (Family.GCN, Family.VIDEO_TRANSFORMER)
-        else:
-            assert e.depends_on == ()
+        elif e.depends_on:
+            # Opt-in stage-0 variants (issue 13): one pretraining run, no table row.
+            (dep,) = e.depends_on
+            assert study.get_experiment(dep).family is Family.PRETRAIN, e.name
+            assert not e.rows, e.name
     # Table 4 SP-MCTKD is filled by w/o MCTF because the two configurations are one.
     assert variant_config("transm3e_sp_mctkd") == variant_config("transm3e_no_mctf")
 

@@ -2,7 +2,7 @@
 
 Every table page of the book (``book/table2.md`` ... ``table7.md``, rendered from the one template
 ``book/_templates/table.md`` by :func:`musclemap_lib.study.book.write_table_pages`) calls only this
-module. The rows are the paper's (:data:`musclemap_lib.study.catalogue.TABLES`), in the paper's
+module. The rows are the paper's (:data:`musclemap_lib.study.paper_tables.TABLES`), in the paper's
 order; the paper's numbers come from ``results/paper_reference.csv`` (``source == "Table N"``),
 ours and our bootstrap 95% intervals from ``results/<profile>/summary.csv``. A row whose experiment
 has no result at that profile reads "not run"; no number is ever filled in.
@@ -16,7 +16,8 @@ from typing import Any
 
 from musclemap_lib import paths
 from musclemap_lib.figures import names, plots
-from musclemap_lib.study.catalogue import SPLITS, TableRow, get_experiment, get_table, table_rows
+from musclemap_lib.study.catalogue import SPLITS, TableRow, get_experiment
+from musclemap_lib.study.paper_tables import get_table, table_rows
 from musclemap_lib.study.profiles import get_profile
 
 NOT_RUN = "not run"  # what a missing result reads in the reader tables

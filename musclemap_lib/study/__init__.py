@@ -8,19 +8,21 @@ record), ``reproduce``, ``efficiency``, ``book`` and ``commands`` are imported w
 from musclemap_lib.study.catalogue import (
     EXPERIMENTS,
     SPLITS,
-    TABLES,
     Experiment,
     Family,
-    Note,
     Row,
-    Table,
     TableRow,
     dependencies,
-    experiments_for_tables,
     get_experiment,
-    get_table,
     list_experiments,
     plan,
+)
+from musclemap_lib.study.paper_tables import (
+    TABLES,
+    Note,
+    Table,
+    experiments_for_tables,
+    get_table,
     table_rows,
 )
 from musclemap_lib.study.profiles import PROFILES, Profile, get_profile

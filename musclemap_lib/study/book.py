@@ -8,7 +8,7 @@ the pages (STYLE.md forbids environment variables other than ``MUSCLEMAP_DATA_RO
 
 The six table pages ``book/table2.md`` ... ``table7.md`` are not sources: :func:`build_book`
 renders them from the one template ``book/_templates/table.md`` and each table's prose in the
-catalogue (:class:`~musclemap_lib.study.catalogue.Table`) before every build
+catalogue (:class:`~musclemap_lib.study.paper_tables.Table`) before every build
 (:func:`write_table_pages`); they are git-ignored.
 
 Importing this module does not import torch: every book page imports it.
@@ -23,7 +23,8 @@ import sys
 from pathlib import Path
 
 from musclemap_lib import paths
-from musclemap_lib.study.catalogue import TABLE_NUMBERS, get_table
+from musclemap_lib.study.catalogue import TABLE_NUMBERS
+from musclemap_lib.study.paper_tables import get_table
 from musclemap_lib.study.profiles import get_profile
 
 STUDY_JSON = "_study.json"  # the book's profile switch, next to _config.yml

@@ -1,18 +1,18 @@
-"""The study as typed data: every experiment and every paper table it fills.
+"""The study as typed data: every experiment, and the paper rows each fills.
 
 An :class:`Experiment` names a registered model (and the variant options it is built with), the
 model family that decides its training budget and system, the inputs it reads, the paper rows it
 fills (:class:`Row`, with the paper's six numbers) and the stage-1 experiments whose weights it
-starts from. A :class:`Table` is one of the paper's Tables 2 to 7: its number, title and rows in
-the paper's order. The book, the parameter audit and ``results/paper_reference.csv`` all read
-these objects; nothing else holds a row label or a paper number.
+starts from. :mod:`musclemap_lib.study.paper_tables` orders the rows into the paper's Tables 2
+to 7. The book, the parameter audit and ``results/paper_reference.csv`` all read these objects;
+nothing else holds a row label or a paper number.
 
 This module imports no torch (a test checks it), so listing experiments is instant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -34,6 +34,9 @@ class Family(str, Enum):
     VIDEO_TRANSFORMER = "video_transformer"  # MViTv2 and Video Swin (with or without MCTs)
     STAGE2 = "stage2"  # TransM3E stage 2: two branches with distillation (DistillSystem)
     LATE_FUSION = "late_fusion"  # two stage-1 models fused at the score or feature level
+    # Stage 0: the image model of a video backbone on generated images (musclemap_lib.pretrain);
+    # no benchmark data, label or evaluation.
+    PRETRAIN = "pretrain"
 
     @property
     def trained(self) -> bool:
@@ -81,8 +84,11 @@ class Experiment:
     variant: str  # what this experiment changes, in words
     label: str  # how a reader sees it (display name)
     model: str = ""  # registry name (musclemap_lib.models.build_model); "" = the name
-    model_args: Mapping[str, Any] = field(default_factory=dict)  # builder options (variants)
-    depends_on: tuple[str, ...] = ()  # stage-1 experiments whose weights it starts from
+    # builder options (variants); for Family.PRETRAIN: the generated images (images, classes,
+    # per_class; musclemap_lib.pretrain.run.image_spec)
+    model_args: Mapping[str, Any] = field(default_factory=dict)
+    # stage-1 (or stage-0 pretraining) experiments whose weights it starts from
+    depends_on: tuple[str, ...] = ()
     rows: tuple[Row, ...] = ()  # the paper rows it fills (first = primary)
     train: Mapping[str, Any] = field(default_factory=dict)  # TrainConfig fields changed for it
     note: str = ""  # why a row maps here, deviations
@@ -98,58 +104,6 @@ class Experiment:
     def trained(self) -> bool:
         """False for the statistical baselines, which are only evaluated."""
         return self.family.trained
-
-
-NOTE_KINDS: tuple[str, ...] = ("note", "warning", "important", "tip")  # admonition classes
-
-
-@dataclass(frozen=True)
-class Note:
-    """An admonition on a table's book page, e.g. an assumption about which row is which."""
-
-    kind: str  # the admonition's class, one of NOTE_KINDS
-    title: str  # its heading
-    text: str  # its body, MyST markdown (roles such as {doc}`discrepancies` allowed)
-
-    def __post_init__(self) -> None:
-        if self.kind not in NOTE_KINDS:
-            raise ValueError(f"Note {self.title!r}: kind {self.kind!r} is not one of {NOTE_KINDS}")
-
-
-@dataclass(frozen=True)
-class Table:
-    """One of the paper's Tables 2 to 7, with the prose of its book page."""
-
-    number: int  # 2..7
-    title: str  # what it compares
-    order: tuple[str, ...] = ()  # PAPER: row labels in print order (empty: catalogue order)
-    intro: str = ""  # the page's first paragraph (MyST markdown): what the rows change
-    notes: tuple[Note, ...] = ()  # admonitions after the row map (assumptions, deviations)
-    contrast: bool = True  # the page names every row's new test mAP next to the paper's best
-
-    @property
-    def rows(self) -> tuple[TableRow, ...]:
-        """Its rows, in the paper's order."""
-        rows = [
-            TableRow(r.table, r.label, e.name, r.paper)
-            for e in EXPERIMENTS
-            for r in e.rows
-            if r.table == self.number
-        ]
-        if self.order:
-            labels = [r.label for r in rows]
-            if sorted(labels) != sorted(self.order):
-                raise ValueError(
-                    f"Table {self.number}: the catalogue's rows {labels} differ from its print "
-                    f"order {list(self.order)}; fix one of them in musclemap_lib/study/catalogue.py"
-                )
-            rows.sort(key=lambda r: self.order.index(r.label))
-        return tuple(rows)
-
-    @property
-    def experiments(self) -> tuple[str, ...]:
-        """The experiments that fill its rows, in row order (each once)."""
-        return tuple(dict.fromkeys(r.experiment for r in self.rows))
 
 
 # ================================================================================================
@@ -393,130 +347,76 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         train={"loss": "softmax_bce"},
     ),
 )
+
+
+# ---- stage 0: pretraining on generated images (issue 13), opt-in -------------------------------
+# PAPER: "All the video models are pre-trained on ImageNet1K" (section 4.5). DEVIATION: nothing is
+# downloaded: the image model of each backbone is pretrained on generated images
+# (musclemap_lib.pretrain) and loaded into the video model as I3D / MViTv2 load ImageNet weights.
+# The *_pt experiments are NOT part of any table yet: the default study is unchanged until the
+# measurements (recorded beside PRETRAIN_IMAGES) justify switching.
+PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
+    # FractalDB-style formula-driven images: class = one random 2-D IFS.
+    "fractal": {"images": "fractal", "classes": 100, "per_class": 100},
+    # The synth humanoid in random frames of TRAINING activities, class = view bin x arms raised.
+    "people": {"images": "people", "classes": 24, "per_class": 400},
+}
+# (pretraining experiment, image backbone) per video backbone it serves.
+_PRETRAINED_BACKBONES: dict[str, str] = {"r50": "c2d_r50", "mvitv2_s": "mvitv2_s"}
+_PRETRAIN_OF: dict[str, str] = {  # video model -> the backbone key of its pretraining
+    "c2d_r50": "r50",
+    "i3d_r50": "r50",
+    "slow_r50": "r50",
+    "slowfast_r50": "r50",
+    "mvitv2_s": "mvitv2_s",
+    "mvitv2_s_mct": "mvitv2_s",
+}
+
+
+def pretrain_name(model: str, images: str) -> str:
+    """The pretraining experiment that serves video model ``model`` with ``images``."""
+    return f"pretrain_{_PRETRAIN_OF[model]}_{images}"
+
+
+_PRETRAIN: tuple[Experiment, ...] = tuple(
+    Experiment(
+        f"pretrain_{key}_{images}",
+        Family.PRETRAIN,
+        "generated",
+        f"stage 0: the image model of {backbone} on generated {images} images",
+        f"pretraining {backbone} ({images})",
+        model=backbone,
+        model_args=args,
+        # ASSUMPTION: MViTv2-S is ~2.5x slower per image than the 2-D R50 at the cpu scale; it
+        # gets fewer epochs so that each pretraining stays within ~5 minutes on 2 cores.
+        train={"epochs": 2} if key == "mvitv2_s" else {},
+    )
+    for key, backbone in _PRETRAINED_BACKBONES.items()
+    for images, args in PRETRAIN_IMAGES.items()
+)
+_PRETRAINED: tuple[Experiment, ...] = tuple(
+    Experiment(
+        f"{model}_pt" if images == "fractal" else f"{model}_pt_{images}",
+        family,
+        "rgb",
+        f"{model} started from its {images} pretraining (stage 0)",
+        f"{label} + {images} pretraining",
+        model=model,
+        depends_on=(pretrain_name(model, images),),
+    )
+    for model, family, label in (
+        ("c2d_r50", C, "C2D (R50)"),
+        ("i3d_r50", C, "I3D (R50)"),
+        ("slow_r50", C, "Slow (R50)"),
+        ("mvitv2_s", V, "MViTv2-S"),
+        ("mvitv2_s_mct", V, "MViTv2-S + MCT (RGB)"),
+    )
+    for images in PRETRAIN_IMAGES
+)
+EXPERIMENTS = EXPERIMENTS + _PRETRAIN + _PRETRAINED
 _BY_NAME: dict[str, Experiment] = {e.name: e for e in EXPERIMENTS}
 if len(_BY_NAME) != len(EXPERIMENTS):
     raise ValueError("duplicate experiment names in musclemap_lib/study/catalogue.py")
-
-# ================================================================================================
-# The paper's tables
-# ================================================================================================
-# The intros and notes are the prose of each table's book page (book/_templates/table.md); the
-# numbers on the page are glued from results/, never typed here.
-TABLES: dict[int, Table] = {
-    t.number: t
-    for t in (
-        Table(
-            2,
-            "the MuscleMap benchmark",
-            intro=(
-                "The paper's Table 2 benchmarks two statistical baselines (random scores and "
-                '"every muscle active"), three skeleton networks, eight video networks and '
-                "TransM3E on MuscleMap136. Each row below is one experiment of the study, trained "
-                "and evaluated by the same engine with the same mAP definition."
-            ),
-            contrast=False,  # 14 rows are too many for one sentence; the tables show them
-            notes=(
-                Note(
-                    "note",
-                    "Output activation",
-                    "The paper's Eq. 1 takes a SoftMax over the 20 muscle groups before the BCE "
-                    "loss, and so does the released code; the `paper` profile does the same. The "
-                    "`cpu` and `smoke` profiles use a sigmoid per muscle group instead, which "
-                    "scored higher on known val when both were measured (the {doc}`discrepancies` "
-                    "page, row 8, gives both figures).",
-                ),
-            ),
-        ),
-        Table(
-            3,
-            "module ablation of TransM3E",
-            ("w/o MCT", "w/o MCTKD", "w/o MCTF", "w/ all"),
-            intro=(
-                "Table 3 removes one of TransM3E's three modules at a time: the multiple "
-                "classification tokens (MCT), their distillation from the skeleton branch "
-                '(MCTKD), or the token fusion (MCTF). "w/ all" is the full model of Table 2.'
-            ),
-            notes=(
-                Note(
-                    "note",
-                    "Assumption: which printed row is which",
-                    "The paper's text version of Table 3 lost its check marks and shows three "
-                    'numeric rows. The gains that section 4.7 reports for "w/ all" over each '
-                    "ablation identify the first row as w/o MCT and the second as w/o MCTF; "
-                    "w/o MCTKD has the same gains as w/o MCT, so it carries the first row's "
-                    "numbers. The tag sits next to the Table 3 entries in "
-                    "`musclemap_lib/study/catalogue.py` and is listed on the {doc}`discrepancies` "
-                    "page.",
-                ),
-            ),
-        ),
-        Table(
-            4,
-            "where and what to distil",
-            ("FL-KD", "DE-KD", "SP-KD", "FL-MCTKD", "DE-MCTKD", "SP-MCTKD"),
-            intro=(
-                "Table 4 compares conventional knowledge distillation (KD: the 20 classification "
-                "tokens themselves are distilled, without distillation tokens, appendix E and Fig. "
-                "6 c) with MCT distillation (MCTKD: separate distillation tokens, one per muscle "
-                "group, Fig. 6 d), each at the final "
-                "layer (FL), after every block (DE) or after each feature-map reduction and the "
-                "final block (SP). Following the paper's appendix E, none of these rows uses MCTF."
-            ),
-            notes=(
-                Note(
-                    "note",
-                    'SP-MCTKD is the run "w/o MCTF" of Table 3',
-                    "Appendix E says that every Table 4 row uses MCTs without MCTF, so SP-MCTKD "
-                    "has the configuration of Table 3's w/o MCTF and the study runs it once "
-                    "(experiment `transm3e_no_mctf`). The paper prints TransM3E's full numbers in "
-                    "this row; we keep the paper's numbers as printed.",
-                ),
-                Note(
-                    "important",
-                    "Two readings of conventional KD",
-                    "The paper contradicts itself on the KD rows. Appendix E (Fig. 6 c) describes "
-                    "conventional KD as distillation without distillation MCTs, with every run "
-                    "using MCTs: the classification tokens are distilled, which is what these rows "
-                    "run (`KDConfig(receiver='cls', sender='cls')`). Section 4.7 speaks of KD 'on "
-                    "a single distillation token'; that reading is not implemented yet, and the "
-                    "discrepancies page lists it.",
-                ),
-            ),
-        ),
-        Table(
-            5,
-            "token fusion",
-            ("Sum", "Multiplication", "SelfAttention", "CrossAttention", "MCTF (ours)"),
-            intro=(
-                "Table 5 replaces MCTF, the paper's fusion of the classification and distillation "
-                "tokens, by simpler fusions: sum, multiplication, self-attention and "
-                'cross-attention. "MCTF (ours)" is the full TransM3E.'
-            ),
-        ),
-        Table(
-            6,
-            "late fusion",
-            ("LateFusionSum", "LateFusionConcat", "LateFusionMul", "Ours"),
-            intro=(
-                "Table 6 compares TransM3E with late fusion of the two stage-1 models (MViTv2-S "
-                "with MCT on RGB and HD-GCN with MCT on the skeleton): the mean of their scores, a "
-                "trained head on their joined features, or the product of their scores. "
-                '"Ours" is the full TransM3E.'
-            ),
-        ),
-        Table(
-            7,
-            "modality of MViTv2-S with MCT",
-            ("Optical Flow", "RGB Difference", "RGB"),
-            intro=(
-                "Table 7 trains MViTv2-S with multiple classification tokens on three video "
-                "modalities: optical flow, RGB differences and RGB. The RGB run is also stage 1 "
-                "of TransM3E's main branch."
-            ),
-        ),
-    )
-}
-assert tuple(TABLES) == TABLE_NUMBERS
 
 
 # ================================================================================================
@@ -543,23 +443,6 @@ def get_experiment(name: str) -> Experiment:
     return _BY_NAME[name]
 
 
-def get_table(number: int) -> Table:
-    """Table ``number`` of the paper.
-
-    Raises:
-        ValueError: for a number outside 2-7.
-    """
-    if number not in TABLES:
-        raise ValueError(f"unknown table {number}; the study covers Tables 2 to 7")
-    return TABLES[number]
-
-
-def table_rows(table: int | None = None) -> list[TableRow]:
-    """Every row of Tables 2-7 (or of one table), in the paper's order within each table."""
-    numbers = TABLE_NUMBERS if table is None else (get_table(table).number,)
-    return [r for n in numbers for r in TABLES[n].rows]
-
-
 def dependencies(name: str) -> list[str]:
     """All stage-1 experiments ``name`` needs, transitively, in the order to run them."""
     out: list[str] = []
@@ -584,10 +467,3 @@ def plan(names: Iterable[str]) -> list[str]:
             if d not in out:
                 out.append(d)
     return out
-
-
-def experiments_for_tables(tables: Sequence[int] | None = None) -> list[str]:
-    """The experiments filling the rows of ``tables`` (default 2-7), with their dependencies."""
-    wanted = [get_table(t).number for t in (TABLE_NUMBERS if tables is None else tables)]
-    names = [e.name for e in EXPERIMENTS if any(r.table in wanted for r in e.rows)]
-    return plan(names)

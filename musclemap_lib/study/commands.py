@@ -18,6 +18,7 @@ from typing import Any
 from musclemap_lib.evaluation import records
 from musclemap_lib.study import catalogue as C
 from musclemap_lib.study.overrides import parse_overrides
+from musclemap_lib.study.paper_tables import table_rows
 from musclemap_lib.study.profiles import get_profile
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def _item(e: C.Experiment, row: C.TableRow | None) -> dict[str, Any]:
 
 def cli_experiments(args: Any) -> int:
     """``musclemap experiments [--json] [--table N]``: one line (or object) per table row."""
-    rows = C.table_rows(args.table)
+    rows = table_rows(args.table)
     extras = [e for e in C.EXPERIMENTS if not e.rows] if args.table is None else []
     if args.json:
         items = [_item(C.get_experiment(r.experiment), r) for r in rows]
@@ -219,7 +220,7 @@ def paper_reference_rows() -> list[dict[str, Any]]:
     columns are empty, and ``metric`` is ``map`` in percent.
     """
     out = []
-    for r in C.table_rows():
+    for r in table_rows():
         if r.paper is None:
             continue
         model = C.get_experiment(r.experiment).model

@@ -65,7 +65,6 @@ from musclemap_lib.study.catalogue import (
     SPLITS,
     Experiment,
     Family,
-    experiments_for_tables,
     get_experiment,
     plan,
 )
@@ -77,7 +76,9 @@ from musclemap_lib.study.freshness import (
     stale_reason,
 )
 from musclemap_lib.study.overrides import apply_overrides
+from musclemap_lib.study.paper_tables import experiments_for_tables
 from musclemap_lib.study.profiles import Profile, data_dir, get_profile
+from musclemap_lib.study.stage0 import load_stage0, pretrain_spec, run_pretrain
 from musclemap_lib.training.callbacks import (
     EpochReseed,
     WallClock,
@@ -189,19 +190,27 @@ def _stage1_state(profile: str, dep: str, seed: int) -> dict[str, torch.Tensor]:
 
 
 def build(exp: Experiment, run: RunConfig, with_stage1: bool = True) -> nn.Module:
-    """The model of a run; stage-1 weights loaded through the family's ``load_stage1`` hook."""
+    """The model of a run; stage-1 weights loaded through the family's ``load_stage1`` hook.
+
+    A stage-0 dependency (:attr:`Family.PRETRAIN`) is loaded by
+    :func:`~musclemap_lib.pretrain.transfer.load_pretrained` instead (inflated as I3D / MViTv2
+    load ImageNet weights); its report is kept as ``model.transfer_report`` for the record.
+    """
     model = build_model(run.model, scale=run.scale, **dict(run.model_args))
-    if exp.depends_on and with_stage1:
+    if not (exp.depends_on and with_stage1):
+        return model
+    stage1 = [d for d in exp.depends_on if get_experiment(d).family is not Family.PRETRAIN]
+    stage0 = [d for d in exp.depends_on if d not in stage1]
+    model.transfer_report = load_stage0(model, run, stage0, _stage1_state)  # read by record()
+    if stage1:
         hook = getattr(model, "load_stage1", None)
         if not callable(hook):
             raise TypeError(
-                f"{exp.name} depends on {', '.join(exp.depends_on)} but model {run.model!r} has "
+                f"{exp.name} depends on {', '.join(stage1)} but model {run.model!r} has "
                 "no load_stage1(states) method to take their weights"
             )
-        states = [_stage1_state(run.profile, d, run.seed) for d in exp.depends_on]
-        log.info(
-            "%s: stage-1 weights from %s\n%s", exp.name, ", ".join(exp.depends_on), hook(states)
-        )
+        states = [_stage1_state(run.profile, d, run.seed) for d in stage1]
+        log.info("%s: stage-1 weights from %s\n%s", exp.name, ", ".join(stage1), hook(states))
     return model
 
 
@@ -345,6 +354,8 @@ def record(
         "curve": read_curve(folder),
     }
     metrics["engine_version"] = ENGINE_VERSION
+    if getattr(model, "transfer_report", None):
+        metrics["pretrained"] = model.transfer_report  # what stage 0 loaded, from which run
     ckpt = last_checkpoint(folder / "checkpoints") if exp.trained else None
     if ckpt is not None:
         # Ties the record to its checkpoint: a checkpoint replaced afterwards is not taken for it.
@@ -402,9 +413,13 @@ def run_experiment(
     """
     exp = get_experiment(name)
     prof = get_profile(profile)
-    root = data_dir(profile, data)
-    fingerprint = load_manifest(root).fingerprint
     run = plan_run(exp, prof, seed, _stage1_shas(exp, profile, seed), overrides)
+    if exp.family is Family.PRETRAIN:
+        # Stage 0 reads no data folder: its "data" is the generator and its spec.
+        root, fingerprint = Path("."), pretrain_spec(run).fingerprint
+    else:
+        root = data_dir(profile, data)
+        fingerprint = load_manifest(root).fingerprint
     folder = records.run_dir(profile, name, seed)
     who = f"{name} (seed {seed}, {profile})"
     check = not force and not resume
@@ -440,6 +455,9 @@ def _run_locked(
     name, seed, profile = exp.name, run.seed, run.profile
     progress = sys.stderr.isatty() if progress is None else progress
     t_start = time.perf_counter()
+    if exp.family is Family.PRETRAIN:
+        metrics = run_pretrain(exp, run, folder, fingerprint)
+        return RunOutcome(name, seed, "trained", folder, metrics, time.perf_counter() - t_start)
     L.seed_everything(seed, workers=True, verbose=False)
     model = build(exp, run)
     # Every clip this run reads, opened now rather than after the training.
@@ -512,6 +530,8 @@ def evaluate_experiment(
         return run_experiment(
             name, profile, seed, data, force=True, progress=False, overrides=overrides, wait=wait
         )
+    if exp.family is Family.PRETRAIN:
+        raise ValueError(f"{name} is a stage-0 pretraining: it has no benchmark evaluation")
     folder = records.run_dir(profile, name, seed)
     ckpt = last_checkpoint(folder / "checkpoints")
     if ckpt is None:
@@ -539,7 +559,7 @@ def evaluate_experiment(
 
 def format_six(m: Mapping[str, Any]) -> str:
     """The six mAP values of a metrics record on one line."""
-    return "  ".join(f"{k} {m[k]:.1f}" for k in SPLITS if k in m)
+    return "  ".join(f"{k} {m[k]:.1f}" for k in SPLITS if m.get(k) is not None)
 
 
 def run_all(

@@ -96,10 +96,14 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 # view; measured on synth-cpu, 2 cores): ST-GCN 30.4 -> 92.3 known val (53.2 new val), at most
 # 0.5 points of change over its last 6 epochs; CTR-GCN 24 -> 83.0 (56.0 new val), 0.9 points.
 # The committed 6-epoch runs ended at 43.4 / 43.2 (ST-GCN), 34.8 / 40.2 (CTR-GCN) and 33.1 / 37.6
-# (HD-GCN) known / new val: no known/new gap, far from the plateau. HD-GCN rose 22.6 -> 69.1 in its first 9 epochs (the trial was stopped there) and gets the
-# same budget. The other families keep the old budget until their trials (and the pretraining
+# (HD-GCN) known / new val: no known/new gap, far from the plateau. HD-GCN rose 22.6 -> 69.1 in
+# its first 9 epochs (the trial was stopped there) and gets the same budget. The other families keep the old budget until their trials (and the pretraining
 # stand-in of the RGB models) are done.
 _CPU_GCN = replace(_CPU_TRAIN, epochs=30)
+# Stage-0 pretraining on generated images (musclemap_lib.pretrain): batches of 64 single frames.
+# ASSUMPTION: ours; sized for <= 5 minutes per backbone on 2 cores (see study/catalogue.py).
+_SMOKE_PRETRAIN = TrainConfig(epochs=1, batch_size=16, lr=1e-3, warmup_epochs=0.0)
+_CPU_PRETRAIN = TrainConfig(epochs=5, batch_size=64, lr=1e-3, warmup_epochs=0.5)
 # PAPER: AdamW lr 1e-4, 80 epochs of stage 1 (MCT) and 80 of stage 2 (MCTKD + MCTF), section 4.5.
 # ASSUMPTION: the paper gives no baseline epochs, batch size, weight decay or warm-up: 80 epochs
 # for every model, 5 warm-up epochs.
@@ -117,7 +121,7 @@ PROFILES: dict[str, Profile] = {
             scale=SMOKE_SCALE,
             data=_profile_data(SMOKE_SCALE, sampling_rate=3, test_views=2, cache=True),
             synth="smoke",
-            train=_same(_SMOKE_TRAIN),
+            train=_same(_SMOKE_TRAIN, pretrain=_SMOKE_PRETRAIN),
             bootstrap_n=50,
             flop_scales=("smoke",),
             note="plumbing only: numbers are not meaningful",
@@ -137,7 +141,13 @@ PROFILES: dict[str, Profile] = {
             scale=CPU_SCALE,
             data=_profile_data(CPU_SCALE, sampling_rate=4, test_views=1, cache=True),
             synth="cpu",
-            train=_same(_CPU_TRAIN, gcn=_CPU_GCN, stage2=_CPU_STAGE2, late_fusion=_CPU_STAGE2),
+            train=_same(
+                _CPU_TRAIN,
+                gcn=_CPU_GCN,
+                stage2=_CPU_STAGE2,
+                late_fusion=_CPU_STAGE2,
+                pretrain=_CPU_PRETRAIN,
+            ),
             bootstrap_n=200,
             flop_scales=("smoke", "cpu", "paper"),
             note="reduced input, widths, depths and epochs; lr 1e-3 (see study/profiles.py)",
@@ -150,7 +160,9 @@ PROFILES: dict[str, Profile] = {
             scale=PAPER_SCALE,
             data=_profile_data(PAPER_SCALE, sampling_rate=4, test_views=5, cache=False),
             synth="full",
-            train=_same(_PAPER_TRAIN),
+            train=_same(
+                _PAPER_TRAIN, pretrain=replace(_PAPER_TRAIN, epochs=30, batch_size=128, lr=1e-3)
+            ),
             bootstrap_n=1000,
             flop_scales=("cpu", "paper"),
             note="the paper's settings where it states them",

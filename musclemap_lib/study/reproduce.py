@@ -28,6 +28,7 @@ from musclemap_lib.evaluation import records
 from musclemap_lib.study import catalogue, pipeline
 from musclemap_lib.study.book import book_dir, build_book
 from musclemap_lib.study.efficiency import measure_efficiency
+from musclemap_lib.study.paper_tables import experiments_for_tables
 from musclemap_lib.study.profiles import data_dir, get_profile
 from musclemap_lib.synth.writer import generate
 
@@ -231,7 +232,7 @@ def reproduce(
     """
     report = ReproduceReport(profile)
     report.timed("data", lambda: _data(profile, data))
-    todo = catalogue.plan(names) if names is not None else catalogue.experiments_for_tables()
+    todo = catalogue.plan(names) if names is not None else experiments_for_tables()
     kernel = None if fresh_kernels else KernelManager(kernel_name=KERNEL)
     try:
         for name in todo:
