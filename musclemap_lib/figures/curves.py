@@ -87,8 +87,13 @@ def plot_curves(curves: dict[str, list[dict]], title: str = "") -> Any:
     map_ax.set_ylabel("mAP (%): known val solid, new val dashed")
     for ax in (loss_ax, map_ax):
         ax.grid(alpha=0.3)
-    if map_ax.get_legend_handles_labels()[0]:
-        map_ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    # One legend right of the mAP panel, from whichever panel labelled the runs (the loss panel
+    # does when no run validated every epoch).
+    handles, labels = map_ax.get_legend_handles_labels()
+    if not handles:
+        handles, labels = loss_ax.get_legend_handles_labels()
+    if handles:
+        map_ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
