@@ -414,8 +414,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 #                                   49.6 50.7); pretraining 721 s (23 s generation, 5 epochs, 700
 #                                   steps of 64, held-out accuracy 51.7 % on 100 classes)
 #   mvitv2_s from scratch           known val 28.7  new val 38.0
-#   mvitv2_s_pt (fractal, 100x100)  per epoch 25.3 / 31.4, 32.0 / 37.9 after epochs 1-2 (the run
-#                                   was stopped there at the study's deadline); its pretraining
+#   mvitv2_s_pt (fractal, 100x100)  per epoch 25.3 / 31.4, 32.0 / 37.9, 31.5 / 37.5 (the run
+#                                   was stopped after 3 of 6 epochs at the deadline); its stage 0
 #                                   (2 epochs, 280 steps, 1,114 s) reached only 7.2 % held-out
 #                                   accuracy: MViTv2-S needs a longer stage 0 than the R50.
 #   people images: built and tested, not yet measured.
