@@ -361,6 +361,12 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 #   c2d_r50_pt (fractal, 100 x 100) known val 50.7  new val 42.9  (per epoch: 29.5 44.4 45.5 47.0
 #                                   49.6 50.7); pretraining 721 s (23 s generation, 5 epochs, 700
 #                                   steps of 64, held-out accuracy 51.7 % on 100 classes)
+#   mvitv2_s from scratch           known val 28.7  new val 38.0
+#   mvitv2_s_pt (fractal, 100x100)  per epoch 25.3 / 31.4, 32.0 / 37.9, 31.5 / 37.5 (the run
+#                                   was stopped after 3 of 6 epochs at the deadline); its stage 0
+#                                   (2 epochs, 280 steps, 1,114 s) reached only 7.2 % held-out
+#                                   accuracy: MViTv2-S needs a longer stage 0 than the R50.
+#   people images: built and tested, not yet measured.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
     "fractal": {"images": "fractal", "classes": 100, "per_class": 100},
