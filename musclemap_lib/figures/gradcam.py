@@ -235,19 +235,18 @@ def load_trained_model(
 
     Raises:
         FileNotFoundError: when the run has no checkpoint (see :func:`missing_checkpoint_message`).
+        CheckpointError: when the checkpoint is corrupt (the message names it and the fix).
     """
-    import torch
-
     from musclemap_lib.models import build_model
     from musclemap_lib.study import get_experiment, get_profile
+    from musclemap_lib.training.callbacks import model_weights
 
     ckpt = checkpoint_path(profile, experiment, seed, results)
     if ckpt is None:
         raise FileNotFoundError(missing_checkpoint_message(profile, experiment, seed, results))
     exp = get_experiment(experiment)
     model = build_model(exp.model, scale=get_profile(profile).scale, **dict(exp.model_args))
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
-    model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
+    model.load_state_dict(model_weights(ckpt))
     return model.eval()
 
 

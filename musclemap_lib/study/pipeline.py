@@ -84,6 +84,7 @@ from musclemap_lib.training.callbacks import (
     WallClock,
     epoch_checkpoints,
     last_checkpoint,
+    model_weights,
     read_checkpoint,
 )
 from musclemap_lib.training.system import AMGESystem, DistillSystem
@@ -185,8 +186,7 @@ def _stage1_state(profile: str, dep: str, seed: int) -> dict[str, torch.Tensor]:
     if ckpt is None:
         raise FileNotFoundError(f"stage-1 run {dep} ({profile}, seed {seed}) has no checkpoint")
     fix = f"retrain the stage-1 run: musclemap train {dep} --profile {profile} --seed {seed}"
-    state = read_checkpoint(ckpt, fix=fix)["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+    return model_weights(ckpt, fix=fix)
 
 
 def build(exp: Experiment, run: RunConfig, with_stage1: bool = True) -> nn.Module:
@@ -546,8 +546,7 @@ def evaluate_experiment(
         model = build(exp, run, with_stage1=False)
         preflight(root, tuple(getattr(model, "modalities", ())), EVAL_SPLITS, run.data)
         fix = f"delete it (rm {ckpt}) and retrain: musclemap train {name} --profile {profile}"
-        state = read_checkpoint(ckpt, fix=fix)
-        model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items()})
+        model.load_state_dict(model_weights(ckpt, fix=fix))
         train_s = 0.0
         if records.is_complete(folder):
             with contextlib.suppress(OSError, ValueError, KeyError, AttributeError):

@@ -171,3 +171,13 @@ def read_checkpoint(path: Path, fix: str = "") -> dict[str, Any]:
                 return state
             problem = "holds no state_dict, so it is not a Lightning checkpoint"
     raise CheckpointError(f"checkpoint {path} is corrupt: {problem}; {fix}")
+
+
+def model_weights(path: Path, fix: str = "") -> dict[str, torch.Tensor]:
+    """The model's weights in a training checkpoint (the system's ``model.`` prefix removed).
+
+    Raises:
+        FileNotFoundError, CheckpointError: as :func:`read_checkpoint`.
+    """
+    state = read_checkpoint(path, fix)["state_dict"]
+    return {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
