@@ -95,7 +95,5 @@ def measure_efficiency(profile: str, batch: int = 4, repeats: int = 3) -> Path:
     }
     path = paths.results_dir(profile) / records.EFFICIENCY_JSON
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{records.EFFICIENCY_JSON}.tmp")
-    tmp.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    records.atomic_write_text(path, json.dumps(out, indent=2) + "\n")
     return path

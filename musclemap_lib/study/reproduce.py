@@ -185,9 +185,7 @@ class ReproduceReport:
             "created_utc": records.utc_now(),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        records.atomic_write_text(path, json.dumps(data, indent=2) + "\n")
         return path
 
     def format(self) -> str:
