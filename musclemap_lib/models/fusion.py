@@ -320,6 +320,9 @@ class ElementwiseFusion(nn.Module):
     def forward(self, cls_m: torch.Tensor, cls_r: torch.Tensor | None) -> torch.Tensor:
         if self.kind == "cls":
             return cls_m
+        if self.kind == "mean" and cls_r is not None and cls_r.shape[1] == 1 != cls_m.shape[1]:
+            # one distillation token (section 4.7's KD reading) is averaged into every MCT
+            cls_r = cls_r.expand_as(cls_m)
         if cls_r is None or cls_r.shape != cls_m.shape:
             raise ValueError(f"fusion {self.kind!r} needs cls_r with the shape of cls_m")
         if self.kind == "sum":

@@ -102,6 +102,17 @@ class MCTBranch(AMGEModel):
         return self.forward_head(self.forward_features(batch))
 
 
+def _distill_count(num_tokens: int, distill_tokens: bool, count: int | None) -> int:
+    """The number of distillation tokens of a branch config (0 without distillation tokens)."""
+    if not distill_tokens:
+        return 0
+    if count is None:
+        return num_tokens
+    if count < 1:
+        raise ValueError(f"num_distill_tokens must be >= 1 (or None for C), got {count}")
+    return count
+
+
 @dataclass(frozen=True)
 class MCTVideoConfig:
     """MViTv2 with multi-classification tokens."""
@@ -110,6 +121,8 @@ class MCTVideoConfig:
     # C classification tokens (RELEASED: 20, one per muscle group; the paper names only C)
     num_tokens: int = 20  # 1 = w/o MCT
     distill_tokens: bool = False  # also C knowledge-distillation tokens (stage 2 only)
+    # how many distillation tokens: None = C (MCTKD); 1 = section 4.7's "single distillation token"
+    num_distill_tokens: int | None = None
     backbone: str = "mvitv2_s"  # a variant of musclemap_lib.models.mvit.MVIT_CONFIGS
 
     def __post_init__(self) -> None:
@@ -119,8 +132,8 @@ class MCTVideoConfig:
 
     @property
     def num_distill(self) -> int:
-        """Distillation tokens in front of the classification tokens (0 or C)."""
-        return self.num_tokens if self.distill_tokens else 0
+        """Distillation tokens in front of the classification tokens (0, C, or the count set)."""
+        return _distill_count(self.num_tokens, self.distill_tokens, self.num_distill_tokens)
 
 
 class MCTVideo(MCTBranch):
@@ -183,6 +196,8 @@ class MCTSkeletonConfig:
 
     num_tokens: int = 20  # C classification tokens; 1 = w/o MCT
     distill_tokens: bool = False  # also C knowledge-distillation (sender) tokens (stage 2 only)
+    # how many distillation tokens: None = C (MCTKD); 1 = section 4.7's "single distillation token"
+    num_distill_tokens: int | None = None
     # ASSUMPTION: Eq. 3 merges the nodes only into the classification tokens. Read literally, the
     # distillation tokens would then never see the input (a learned constant to distil from), so
     # they get the same merge with their own P_s. False: Eq. 3 literally.
@@ -199,8 +214,8 @@ class MCTSkeletonConfig:
 
     @property
     def num_distill(self) -> int:
-        """Distillation tokens in front of the classification tokens (0 or C)."""
-        return self.num_tokens if self.distill_tokens else 0
+        """Distillation tokens in front of the classification tokens (0, C, or the count set)."""
+        return _distill_count(self.num_tokens, self.distill_tokens, self.num_distill_tokens)
 
 
 class GCNTokenStep(nn.Module):

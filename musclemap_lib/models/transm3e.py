@@ -81,6 +81,9 @@ class TransM3EConfig:
     # C tokens per set (RELEASED: 20, one per muscle group; the paper names only C); 1 = w/o MCT
     num_tokens: int = 20
     kd: KDConfig = KDConfig()  # MCTKD / KD settings (positions "none" = w/o MCTKD)
+    # Distillation tokens per branch: None = C (MCTKD, Fig. 6 d); 1 = section 4.7's reading of
+    # Table 4's KD, "knowledge distillation on a single distillation token" (fusion "mean" or "cls")
+    num_distill_tokens: int | None = None
     # Token fusion of each branch's (cls, distill) tokens: PAPER "mctf"; Table 5 "sum", "mul",
     # "selfattn", "crossattn"; "mean" = appendix E "simply average the MCTs" (w/o MCTF).
     fusion: TokenFusionKind = "mctf"
@@ -104,6 +107,15 @@ class TransM3EConfig:
                 f"fusion {self.fusion!r} fuses classification and distillation tokens, but "
                 f"kd.receiver='cls' (conventional KD) gives the main branch no distillation "
                 f"tokens; use fusion='mean' (appendix E) or kd.receiver='distill'"
+            )
+        if self.num_distill_tokens not in (None, self.num_tokens) and self.fusion not in (
+            "mean",
+            "cls",
+        ):
+            raise ValueError(
+                f"fusion {self.fusion!r} pairs each classification token with its own "
+                f"distillation token; with num_distill_tokens={self.num_distill_tokens} use "
+                "fusion='mean' (the single token is averaged into every MCT) or 'cls'"
             )
         if self.predict == "mean" and not self.aux_head:
             raise ValueError(
@@ -179,7 +191,8 @@ class TransM3E(TwoBranchModel):
                 for b, g in self.pairs
             }
         )
-        if c == 1 and cfg.kd.softmax_axis == "token" and self.pairs:
+        distilled = main.num_distill if cfg.kd.receiver == "distill" else c
+        if distilled == 1 and cfg.kd.softmax_axis == "token" and self.pairs:
             # A softmax over one token is 1: every KD term would be identically 0 and the run
             # would silently be "w/o MCTKD" as well.
             raise ValueError(
@@ -206,7 +219,7 @@ class TransM3E(TwoBranchModel):
         return self
 
     def _tokens(self, tokens: torch.Tensor, which: TokenSet, num_distill: int) -> torch.Tensor:
-        c = self.cfg.num_tokens
+        c = self.main.num_cls
         return (
             tokens[:, :num_distill]
             if which == "distill"
@@ -264,9 +277,15 @@ class TransM3E(TwoBranchModel):
 _T = TransM3EConfig()
 _APPENDIX_E = replace(_T, fusion="mean")  # Table 4 rows: "without MCTF ... simply average the MCTs"
 # ASSUMPTION: Table 4's conventional KD is appendix E's reading (Fig. 6 c, "w/o knowledge
-# distillation MCT", every run with MCTs): the classification MCTs are distilled. Section 4.7's
-# reading, KD "on a single distillation token", is not implemented.
+# distillation MCT", every run with MCTs): the classification MCTs are distilled.
 _CONVENTIONAL_KD = KDConfig(receiver="cls", sender="cls")
+# Section 4.7's reading of the same rows, KD "on a single distillation token": each branch gets one
+# distillation token beside its 20 MCTs, the KD runs between those two tokens (softmax over the
+# channels: over one token it is 1 and the KD term 0), and the token is averaged into every MCT
+# (appendix E's "simply average"). Opt-in experiments transm3e_*_kd_single (study/catalogue.py).
+_SINGLE_TOKEN_KD = replace(
+    _APPENDIX_E, num_distill_tokens=1, kd=replace(_T.kd, softmax_axis="channel")
+)
 
 
 def _kd(base: KDConfig, positions: KDPositions) -> KDConfig:
@@ -290,6 +309,9 @@ TRANSM3E_VARIANTS: dict[str, TransM3EConfig] = {
     "transm3e_fl_mctkd": replace(_APPENDIX_E, kd=_kd(_T.kd, "final")),
     "transm3e_de_mctkd": replace(_APPENDIX_E, kd=_kd(_T.kd, "dense")),
     "transm3e_sp_mctkd": replace(_APPENDIX_E, kd=_kd(_T.kd, "sparse")),
+    "transm3e_fl_kd_single": replace(_SINGLE_TOKEN_KD, kd=_kd(_SINGLE_TOKEN_KD.kd, "final")),
+    "transm3e_de_kd_single": replace(_SINGLE_TOKEN_KD, kd=_kd(_SINGLE_TOKEN_KD.kd, "dense")),
+    "transm3e_sp_kd_single": replace(_SINGLE_TOKEN_KD, kd=_kd(_SINGLE_TOKEN_KD.kd, "sparse")),
     # Table 5 (the MCTF row is transm3e).
     "transm3e_fusion_sum": replace(_T, fusion="sum"),
     "transm3e_fusion_mul": replace(_T, fusion="mul"),
@@ -313,11 +335,14 @@ def _branch_configs(
     cfg: TransM3EConfig,
 ) -> tuple[MCTVideoConfig, MCTVideoConfig | MCTSkeletonConfig]:
     """The two branch configs of a TransM3E config (stage-1 configs have distill_tokens=False)."""
-    main = MCTVideoConfig("rgb", cfg.num_tokens, cfg.kd.receiver == "distill")
+    n = cfg.num_distill_tokens
+    main = MCTVideoConfig("rgb", cfg.num_tokens, cfg.kd.receiver == "distill", num_distill_tokens=n)
     aux_distill = cfg.kd.sender == "distill"
     if cfg.aux_modality == "skeleton":
-        return main, MCTSkeletonConfig(num_tokens=cfg.num_tokens, distill_tokens=aux_distill)
-    return main, MCTVideoConfig("rgb_diff", cfg.num_tokens, aux_distill)
+        return main, MCTSkeletonConfig(
+            num_tokens=cfg.num_tokens, distill_tokens=aux_distill, num_distill_tokens=n
+        )
+    return main, MCTVideoConfig("rgb_diff", cfg.num_tokens, aux_distill, num_distill_tokens=n)
 
 
 def build_transm3e(

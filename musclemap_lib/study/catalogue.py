@@ -245,6 +245,20 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "DE-MCTKD",
         Row(4, "DE-MCTKD", (95.1, 63.3, 79.2, 95.2, 63.4, 79.3)),
     ),
+    # Section 4.7's reading of the KD rows ("a single distillation token"), opt-in: no table row
+    # (the rows above run appendix E's reading; Table 4's page says so). `musclemap train NAME`.
+    *(
+        _stage2(
+            f"transm3e_{pos}_kd_single",
+            f"KD on one distillation token per branch (section 4.7 reading), {where}",
+            f"{pos.upper()}-KD (one token)",
+        )
+        for pos, where in (
+            ("fl", "final layer"),
+            ("de", "after every block"),
+            ("sp", "after each reduction and the final block"),
+        )
+    ),
     # ---- Table 5: token fusion ------------------------------------------------------------------
     _stage2(
         "transm3e_fusion_sum",

@@ -147,8 +147,12 @@ TABLES: dict[int, Table] = {
                     "conventional KD as distillation without distillation MCTs, with every run "
                     "using MCTs: the classification tokens are distilled, which is what these rows "
                     "run (`KDConfig(receiver='cls', sender='cls')`). Section 4.7 speaks of KD 'on "
-                    "a single distillation token'; that reading is not implemented yet, and the "
-                    "discrepancies page lists it.",
+                    "a single distillation token'; that reading is an option too "
+                    "(`TransM3EConfig(num_distill_tokens=1)`: one distillation token per branch "
+                    "beside the 20 MCTs, averaged into each of them) and runs as the opt-in "
+                    "experiments `transm3e_fl_kd_single`, `transm3e_de_kd_single` and "
+                    "`transm3e_sp_kd_single` (`musclemap train NAME`); they fill no row. The "
+                    "discrepancies page lists both readings.",
                 ),
             ),
         ),

@@ -89,4 +89,5 @@ def test_random_scores_follow_the_run_seed(
     model = build_model("random", SMOKE)
     batch = {"labels": torch.zeros(3, 20)}
     for expected in want:  # two passes: the stream continues across batches
-        torch.testing.assert_close(model(batch), torch.tensor(expected), rtol=0, atol=0)
+        # the same random draws; the logit transform may differ in the last bit between CPUs
+        torch.testing.assert_close(model(batch), torch.tensor(expected), rtol=1e-6, atol=1e-6)

@@ -266,6 +266,28 @@ def test_conventional_kd_distils_the_classification_tokens() -> None:
     assert model.main.cls_tokens.grad is not None and model.main.cls_tokens.grad.abs().sum() > 0
 
 
+def test_single_token_kd_distils_one_token_per_branch() -> None:
+    """Section 4.7's reading of Table 4's KD: one distillation token beside the 20 MCTs."""
+    model = _build("transm3e_sp_kd_single")
+    assert model.main.num_distill == 1 and model.aux.num_distill == 1
+    assert model.main.num_cls == model.aux.num_cls == 20
+    out = model(_batch())
+    assert out.logits.shape == (B, 20)
+    assert out.kd.total.item() > 0.0  # channel softmax: one token still distils
+    out.kd.total.backward()
+    assert model.main.distill_tokens.grad.abs().sum() > 0
+    v = tm.TRANSM3E_VARIANTS
+    for pos in ("fl", "sp", "de"):
+        diff = _diff(v[f"transm3e_{pos}_mctkd"], v[f"transm3e_{pos}_kd_single"])
+        assert diff == {"num_distill_tokens", "kd.softmax_axis"}
+    with pytest.raises(ValueError, match="num_distill_tokens=1"):
+        build_model("transm3e", scale="smoke", num_distill_tokens=1)  # MCTF pairs C tokens
+    with pytest.raises(ValueError, match="single token distils nothing"):
+        build_model(
+            "transm3e_sp_kd_single", scale="smoke", kd=dataclasses.replace(v["transm3e"].kd)
+        )
+
+
 def test_frozen_teacher_gets_no_gradient_and_stays_in_eval_mode() -> None:
     model = _build("transm3e_rgbdiff_teacher")
     model.train()
