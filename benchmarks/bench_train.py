@@ -13,7 +13,9 @@ Usage::
                                                                                   # peak memory
     python benchmarks/bench_train.py --profile cpu --data data/synth-cpu  # + loader clips/s
 
-Prints one line per model; ``--json FILE`` also writes the figures.
+Prints one line per model: parameters, train clips/s, and the achieved GFLOP/s of a training
+step (forward + backward FLOPs counted by ``torch.utils.flop_counter`` on the warm-up step; a
+multiply-add is 2 FLOPs). ``--json FILE`` also writes the figures.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ import time
 from contextlib import nullcontext
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from musclemap_lib.models import build_model
-from musclemap_lib.study import EXPERIMENTS, PROFILES, get_experiment, get_profile
+from musclemap_lib.study import EXPERIMENTS, PROFILES, Family, get_experiment, get_profile
 from musclemap_lib.study.pipeline import SYSTEMS
 from musclemap_lib.training.system import AMGESystem, parameter_groups
 
@@ -68,7 +71,9 @@ def bench_model(name: str, profile: str, batch_size: int, steps: int, device: to
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
-    step()  # warm-up
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()  # warm-up, counting the FLOPs of one step
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     t0 = time.perf_counter()
@@ -83,6 +88,8 @@ def bench_model(name: str, profile: str, batch_size: int, steps: int, device: to
         "profile": profile,
         "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
         "clips_per_s": steps * batch_size / dt,
+        "gflop_per_step": counter.get_total_flops() / 1e9,
+        "gflop_per_s": counter.get_total_flops() * steps / dt / 1e9,
         "device": str(device),
     }
     if device.type == "cuda":
@@ -117,7 +124,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    names = args.models or [e.name for e in EXPERIMENTS if e.trained]
+    # stage-0 pretraining trains an image model on generated images: not a clip model
+    names = args.models or [
+        e.name for e in EXPERIMENTS if e.trained and e.family is not Family.PRETRAIN
+    ]
     prof = get_profile(args.profile)
     bs = args.batch_size or prof.train_config(get_experiment(names[0])).batch_size
     rows = []
@@ -126,7 +136,8 @@ def main() -> None:
         r = bench_model(name, args.profile, bs, args.steps, device)
         mem = f"  peak {r['peak_mem_gib']:.2f} GiB" if "peak_mem_gib" in r else ""
         print(
-            f"{name:28s} {r['params_m']:8.3f}M params  {r['clips_per_s']:8.1f} train clips/s{mem}",
+            f"{name:28s} {r['params_m']:8.3f}M params  {r['clips_per_s']:8.1f} train clips/s  "
+            f"{r['gflop_per_s']:6.1f} GFLOP/s ({r['gflop_per_step']:.1f} GFLOP/step){mem}",
             flush=True,
         )
         rows.append(r)

@@ -20,10 +20,15 @@ from musclemap_lib.study.pipeline import plan_run
 def test_every_row_of_tables_2_to_7_is_an_experiment():
     rows = study.table_rows()
     per_table = {t: [r.label for r in rows if r.table == t] for t in range(2, 8)}
-    assert {t: len(v) for t, v in per_table.items()} == {2: 14, 3: 4, 4: 6, 5: 5, 6: 4, 7: 3}
+    assert {t: len(v) for t, v in per_table.items()} == {2: 19, 3: 4, 4: 6, 5: 5, 6: 4, 7: 3}
     assert per_table[3] == ["w/o MCT", "w/o MCTKD", "w/o MCTF", "w/ all"]
+    ours = [r.label for r in rows if r.paper is None]  # rows of ours beside the paper's
+    assert len(ours) == 5 and all(label.endswith("(ours)") for label in ours)
     for r in rows:
-        assert r.paper is not None and len(r.paper) == 6
+        study.get_experiment(r.experiment)
+        if r.paper is None:
+            continue
+        assert len(r.paper) == 6
         # The paper's mean columns are the means of known and new (to its rounding).
         assert r.paper[2] == pytest.approx((r.paper[0] + r.paper[1]) / 2, abs=0.051)
         assert r.paper[5] == pytest.approx((r.paper[3] + r.paper[4]) / 2, abs=0.051)
@@ -47,10 +52,10 @@ def test_experiments_use_registered_models_and_the_right_stage1_runs():
             for d in e.depends_on:
                 assert study.get_experiment(d).family in (Family.GCN, Family.VIDEO_TRANSFORMER)
         elif e.depends_on:
-            # Opt-in stage-0 variants (issue 13): one pretraining run, no table row.
+            # Stage-0 variants (issue 13): one pretraining run; only the ResNets fill a row
             (dep,) = e.depends_on
             assert study.get_experiment(dep).family is Family.PRETRAIN, e.name
-            assert not e.rows, e.name
+            assert not e.rows or dep == "pretrain_r50_fractal", e.name
     # Table 4 SP-MCTKD is filled by w/o MCTF because the two configurations are one.
     assert variant_config("transm3e_sp_mctkd") == variant_config("transm3e_no_mctf")
 
@@ -64,7 +69,9 @@ def test_plan_puts_dependencies_first_and_once():
     assert {"mvitv2_s_mct", "hdgcn_mct", "mvitv2_s_sct", "hdgcn_sct"} <= set(order)
     everything = study.experiments_for_tables()
     assert "transm3e_rgbdiff_teacher" not in everything  # an extra, run by name
-    assert len(everything) == 35
+    # 35 paper-table experiments, the fractal stage 0, the four pretrained ResNets, and the
+    # softmax ST-GCN row of ours
+    assert len(everything) == 41
     with pytest.raises(ValueError, match="Tables 2 to 7"):
         study.experiments_for_tables((8,))
 
@@ -169,5 +176,5 @@ def test_the_catalogue_imports_no_torch():
 
 def test_paper_reference_rows_cover_every_row():
     rows = paper_reference_rows()
-    assert len(rows) == 6 * len(study.table_rows())
+    assert len(rows) == 6 * len([r for r in study.table_rows() if r.paper is not None])
     assert {r["source"] for r in rows} == {f"Table {t}" for t in range(2, 8)}

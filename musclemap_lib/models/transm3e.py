@@ -402,7 +402,7 @@ def stage1_models(name: str) -> tuple[str, str]:
         raise ValueError(f"{name!r} is not a two-branch TransM3E variant; it is trained directly")
     out = []
     for branch in _branch_configs(TRANSM3E_VARIANTS[name]):
-        stage1 = replace(branch, distill_tokens=False)
+        stage1 = replace(branch, distill_tokens=False, num_distill_tokens=None)
         table = MCT_VIDEO_VARIANTS if isinstance(stage1, MCTVideoConfig) else MCT_SKELETON_VARIANTS
         names = [n for n, c in table.items() if c == stage1]
         if not names:

@@ -97,8 +97,10 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 # 0.5 points of change over its last 6 epochs; CTR-GCN 24 -> 83.0 (56.0 new val), 0.9 points.
 # The committed 6-epoch runs ended at 43.4 / 43.2 (ST-GCN), 34.8 / 40.2 (CTR-GCN) and 33.1 / 37.6
 # (HD-GCN) known / new val: no known/new gap, far from the plateau. HD-GCN rose 22.6 -> 69.1 in
-# its first 9 epochs (the trial was stopped there) and gets the same budget. The other families keep the old budget until their trials (and the pretraining
-# stand-in of the RGB models) are done.
+# its first 9 epochs (the trial was stopped there) and gets the same budget. The RGB
+# families, TransM3E stage 2 and late fusion keep 6 (3) epochs: the whole study must fit in about
+# 90 minutes on 2 cores, and from scratch more epochs of the RGB transformers did not leave the
+# label prior (issue 6); the fractal-pretrained c2d_r50 moved 1.1 points over its last epoch.
 _CPU_GCN = replace(_CPU_TRAIN, epochs=30)
 # Stage-0 pretraining on generated images (musclemap_lib.pretrain): batches of 64 single frames.
 # ASSUMPTION: ours; sized for <= 5 minutes per backbone on 2 cores (see study/catalogue.py).
@@ -132,9 +134,10 @@ PROFILES: dict[str, Profile] = {
         # views cost ~25 s more per run; smoke and paper use several), 200 bootstrap resamples
         # (1000 cost ~17 s per run on 2 cores).
         # DEVIATION (known limit): the paper's video models start from ImageNet-1K weights
-        # (section 4.5); here every RGB model starts from scratch, and with ~500 optimiser steps
-        # the RGB transformers stay near Random. The trials behind the cpu data set's design are
-        # recorded in musclemap_lib/synth/writer.py beside PROFILES["cpu"].
+        # (section 4.5); here the ResNet rows start from the generated fractal stage 0
+        # (study/catalogue.py, c2d_r50 31.8 -> 50.7 known val), while MViTv2 and Video Swin start
+        # from scratch and with ~500 optimiser steps stay near Random. The trials behind the cpu
+        # data set's design are recorded in musclemap_lib/synth/writer.py beside PROFILES["cpu"].
         Profile(
             name="cpu",
             label="cpu (laptop, MuscleMap-Synth)",

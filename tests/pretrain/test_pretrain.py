@@ -147,12 +147,19 @@ def test_a_short_pretraining_runs_and_its_weights_load():
     assert report.inflated and report.at_init == ["fc.weight", "fc.bias"]
 
 
-def test_pretraining_is_planned_before_its_dependents_and_stays_out_of_the_default_study():
+def test_pretraining_is_planned_before_its_dependents_and_only_the_resnets_use_it_by_default():
     assert study.plan(["c2d_r50_pt"]) == ["pretrain_r50_fractal", "c2d_r50_pt"]
     assert study.plan(["mvitv2_s_mct_pt_people"])[0] == "pretrain_mvitv2_s_people"
     default = study.experiments_for_tables()
-    assert not [n for n in default if study.get_experiment(n).family is Family.PRETRAIN]
-    assert not [n for n in default if "_pt" in n]
+    pre = [n for n in default if study.get_experiment(n).family is Family.PRETRAIN]
+    assert pre == ["pretrain_r50_fractal"]
+    pretrained = sorted(n for n in default if "_pt" in n)
+    assert pretrained == ["c2d_r50_pt", "i3d_r50_pt", "slow_r50_pt", "slowfast_r50_pt"]
+    assert default.index("pretrain_r50_fractal") < min(default.index(n) for n in pretrained)
+    for name in pretrained:  # the paper's row is the pretrained run; from scratch stays beside it
+        scratch = name.removesuffix("_pt")
+        assert study.get_experiment(name).rows[0].paper is not None
+        assert scratch in default and study.get_experiment(scratch).rows[0].paper is None
     for e in study.EXPERIMENTS:
         if e.family is Family.PRETRAIN:
             assert e.depends_on == () and not e.rows
