@@ -54,11 +54,11 @@ def test_experiments_json(capsys):
     assert main(["experiments", "--json"]) == 0
     items = json.loads(capsys.readouterr().out)
     rows = [i for i in items if i["table"] is not None]
-    assert len(rows) == 41 and len([i for i in rows if i["paper"]]) == 36  # 5 rows of ours
+    assert len(rows) == 45 and len([i for i in rows if i["paper"]]) == 36  # 9 rows of ours
     for i in items:
         assert {"name", "table", "row", "paper"} <= set(i)
     t2 = {i["row"]: i for i in rows if i["table"] == 2}
-    assert t2["MViTv2-S"]["name"] == "mvitv2_s"
+    assert t2["MViTv2-S"]["name"] == "mvitv2_s_pt"
     assert t2["MViTv2-S"]["paper"]["mean_test"] == 79.7
     assert main(["experiments", "--table", "7"]) == 0
     assert "mvitv2_s_mct_flow" in capsys.readouterr().out

@@ -16,6 +16,12 @@ same scale, reading ``(B, 3, 1, H, W)`` (one frame):
   ``rel_pos_t`` stay at the video model's init (the image has no temporal axis), as the MViTv2
   code base does when starting Kinetics models from ImageNet weights. For ``mvitv2_s_mct`` the
   backbone is loaded the same way; its 20 MCTs stay at init.
+* Video Swin: the same network on one frame (patch ``(1, 4, 4)``, window ``(1, w, w)``). Loading
+  follows Video-Swin-Transformer's ``inflate_weights``: the patch-embedding kernel is repeated
+  along time and divided by its temporal size (I3D inflation), and each block's 2-D relative
+  position bias table ``((2w-1)^2, heads)`` is repeated for each of the ``2 wt - 1`` temporal
+  offsets of the video table (torchvision indexes it time-major). The video model's
+  ``relative_position_index`` buffers are its own.
 
 The heads (class counts differ) always stay at init. :func:`load_pretrained` returns a
 :class:`TransferReport` naming what was loaded, inflated and left at init, and its source (the
@@ -33,13 +39,19 @@ import torch
 from torch import nn
 
 from musclemap_lib.config import ScaleSpec
-from musclemap_lib.models import mvit, resnet3d
+from musclemap_lib.models import mvit, resnet3d, swin
 
 log = logging.getLogger(__name__)
 
 RESNET_MODELS = ("c2d_r50", "i3d_r50", "slow_r50", "slowfast_r50")
 MVIT_MODELS = ("mvitv2_s", "mvitv2_b")
-_MCT_BACKBONE = {"mvitv2_s_mct": "mvitv2_s", "mvitv2_s_sct": "mvitv2_s"}
+SWIN_MODELS = ("videoswin_s", "videoswin_b")
+_MCT_BACKBONE = {  # TransM3E's stage-1 models (Tables 3-7) and the backbone they wrap
+    "mvitv2_s_mct": "mvitv2_s",
+    "mvitv2_s_sct": "mvitv2_s",
+    "mvitv2_s_mct_flow": "mvitv2_s",
+    "mvitv2_s_mct_rgb_diff": "mvitv2_s",
+}
 HEAD_KEYS = ("fc.", "head.")  # classifier tensors: never transferred
 
 
@@ -47,7 +59,7 @@ def image_backbone(model: str) -> str:
     """The registry name whose image model pretrains ``model`` (``c2d_r50`` for every ResNet)."""
     if model in RESNET_MODELS:
         return "c2d_r50"  # the 2-D ResNet-50 is the same for the four variants
-    if model in MVIT_MODELS:
+    if model in MVIT_MODELS or model in SWIN_MODELS:
         return model
     if model in _MCT_BACKBONE:
         return _MCT_BACKBONE[model]
@@ -55,7 +67,7 @@ def image_backbone(model: str) -> str:
 
 
 def _supported() -> tuple[str, ...]:
-    return (*RESNET_MODELS, *MVIT_MODELS, *_MCT_BACKBONE)
+    return (*RESNET_MODELS, *MVIT_MODELS, *SWIN_MODELS, *_MCT_BACKBONE)
 
 
 def image_model(name: str, scale: ScaleSpec, num_classes: int) -> nn.Module:
@@ -70,6 +82,16 @@ def image_model(name: str, scale: ScaleSpec, num_classes: int) -> nn.Module:
         flat = dataclasses.replace(cfg.slow, stem_t=1, temporal_basis=((1,), (1,), (1,), (1,)))
         cfg = dataclasses.replace(cfg, slow=flat, pool1_t=1)
         return resnet3d.ResNet3d(cfg, modality="rgb", num_classes=num_classes)
+    if name in SWIN_MODELS:
+        video = swin.config(name, scale)
+        one = swin.config(
+            name,
+            scale,
+            num_frames=1,
+            patch_size=(1, *video.patch_size[1:]),
+            window_size=(1, *video.window_size[1:]),
+        )
+        return swin.VideoSwin(one, num_classes=num_classes, modality="rgb")
     cfg = mvit.config(name, scale, num_frames=1, patch_kernel=(1, 7, 7), patch_padding=(0, 3, 3))
     return mvit.MViT(cfg, num_classes=num_classes, modality="rgb")
 
@@ -126,6 +148,9 @@ def _map_keys(video_model: nn.Module, model: str) -> tuple[str, dict[str, str]]:
         return "resnet", {k: k for k in keys if k.startswith("pathways.0.")}
     if model in MVIT_MODELS:
         return "mvit", {k: k for k in keys if not k.startswith(HEAD_KEYS)}
+    if model in SWIN_MODELS:
+        own = (*HEAD_KEYS, "relative_position_index")
+        return "swin", {k: k for k in keys if not k.startswith(HEAD_KEYS) and not k.endswith(own)}
     if model in _MCT_BACKBONE:
         out = {k: k.removeprefix("backbone.") for k in keys if k.startswith("backbone.")}
         return "mvit", {k: v for k, v in out.items() if not v.startswith(HEAD_KEYS)}
@@ -161,12 +186,26 @@ def load_pretrained(
             continue
         w = image_state[src]
         used.add(src)
-        if w.shape == value.shape and not (w.ndim == 5 and w.shape[2] > 1 and family == "mvit"):
+        if w.ndim == 5 and w.shape[1] == 3 and value.ndim == 5 and value.shape[1] != 3:
+            # ASSUMPTION: an RGB kernel on a flow input (2 channels): TSN's cross-modality
+            # initialisation (Wang et al., ECCV 2016) averages the kernel over the RGB channels
+            # and repeats the mean for every input channel; the paper does not say.
+            w = w.mean(dim=1, keepdim=True).expand(-1, value.shape[1], -1, -1, -1).contiguous()
+        if family == "swin" and key.endswith("relative_position_bias_table"):
+            reps = value.shape[0] // w.shape[0]
+            if w.shape[1:] != value.shape[1:] or reps * w.shape[0] != value.shape[0]:
+                raise ValueError(
+                    f"pretrained tensor {src} {tuple(w.shape)} does not fit {key} "
+                    f"{tuple(value.shape)}; was the pretraining run at the same scale?"
+                )
+            new[key] = w.repeat(reps, 1)  # one copy of the 2-D table per temporal offset
+            report.inflated.append(key)
+        elif w.shape == value.shape and not (w.ndim == 5 and w.shape[2] > 1 and family == "mvit"):
             new[key] = w.clone()
             report.loaded.append(key)
         elif w.ndim == 5 and w.shape[:2] == value.shape[:2] and w.shape[3:] == value.shape[3:]:
             t = value.shape[2]
-            if family == "resnet":
+            if family in ("resnet", "swin"):
                 new[key] = inflate_i3d(w, t) if w.shape[2] == 1 else w.clone()
             else:
                 new[key] = inflate_centre(w, t)
@@ -186,7 +225,8 @@ def load_pretrained(
                 f"pretrained tensor {src} {tuple(w.shape)} does not fit {key} "
                 f"{tuple(value.shape)}; was the pretraining run at the same scale?"
             )
-    report.unused = sorted(k for k in set(image_state) - used if not k.endswith("rel_pos_t"))
+    own_buffers = ("rel_pos_t", "relative_position_index")
+    report.unused = sorted(k for k in set(image_state) - used if not k.endswith(own_buffers))
     own.update(new)
     video_model.load_state_dict(own)
     log.info("%s", report)

@@ -147,15 +147,24 @@ def test_a_short_pretraining_runs_and_its_weights_load():
     assert report.inflated and report.at_init == ["fc.weight", "fc.bias"]
 
 
-def test_pretraining_is_planned_before_its_dependents_and_only_the_resnets_use_it_by_default():
+def test_pretraining_is_planned_before_its_dependents_for_every_video_row_of_table_2():
     assert study.plan(["c2d_r50_pt"]) == ["pretrain_r50_fractal", "c2d_r50_pt"]
+    assert study.plan(["videoswin_b_pt"]) == ["pretrain_swin_b_fractal", "videoswin_b_pt"]
     assert study.plan(["mvitv2_s_mct_pt_people"])[0] == "pretrain_mvitv2_s_people"
     default = study.experiments_for_tables()
     pre = [n for n in default if study.get_experiment(n).family is Family.PRETRAIN]
-    assert pre == ["pretrain_r50_fractal"]
-    pretrained = sorted(n for n in default if "_pt" in n)
-    assert pretrained == ["c2d_r50_pt", "i3d_r50_pt", "slow_r50_pt", "slowfast_r50_pt"]
-    assert default.index("pretrain_r50_fractal") < min(default.index(n) for n in pretrained)
+    assert sorted(pre) == sorted(
+        f"pretrain_{k}_fractal" for k in ("r50", "mvitv2_s", "mvitv2_b", "swin_s", "swin_b")
+    )
+    pretrained = sorted(n for n in default if n.endswith("_pt"))
+    assert pretrained == sorted(
+        f"{m}_pt"
+        for m in ("c2d_r50", "i3d_r50", "slow_r50", "slowfast_r50")
+        + ("mvitv2_s", "mvitv2_b", "videoswin_s", "videoswin_b")
+    )
+    for name in pretrained:
+        (dep,) = study.get_experiment(name).depends_on
+        assert default.index(dep) < default.index(name)
     for name in pretrained:  # the paper's row is the pretrained run; from scratch stays beside it
         scratch = name.removesuffix("_pt")
         assert study.get_experiment(name).rows[0].paper is not None
@@ -172,3 +181,38 @@ def test_pretraining_is_planned_before_its_dependents_and_only_the_resnets_use_i
     pre = plan_run(study.get_experiment("pretrain_r50_fractal"), prof)
     assert pre.train is not None and pre.train.batch_size == 64
     assert dataclasses.asdict(pre)["model_args"]
+
+
+@pytest.mark.parametrize("name", ["videoswin_s", "videoswin_b"])
+def test_inflated_swin_gives_the_image_models_features_on_a_static_clip(name):
+    torch.manual_seed(0)
+    image = image_model(name, SMOKE_SCALE, num_classes=5)
+    with torch.no_grad():  # bias tables away from their (near-zero) init
+        for k, v in image.state_dict().items():
+            if k.endswith("relative_position_bias_table"):
+                v.copy_(torch.randn_like(v))
+    video = build_model(name, scale=SMOKE_SCALE)
+    report = load_pretrained(video, name, image.state_dict(), "x")
+    tables = [k for k in video.state_dict() if k.endswith("relative_position_bias_table")]
+    assert tables and set(tables) <= set(report.inflated)
+    assert "patch_embed.proj.weight" in report.inflated
+    assert {"head.weight", "head.bias"} <= set(report.at_init) and report.unused == [
+        "head.bias",
+        "head.weight",
+    ]
+    image.eval(), video.eval()
+    frame = torch.randn(2, 3, 1, SMOKE_SCALE.size, SMOKE_SCALE.size)
+    a, b = image.patch_embed(frame), video.patch_embed(frame.repeat(1, 1, SMOKE_SCALE.frames, 1, 1))
+    window = video.cfg.window_size[1]
+    compared = 0
+    with torch.no_grad():
+        for fa, fb in zip(image.features, video.features, strict=True):
+            a, b = fa(a), fb(b)
+            if a.shape[2] < window:
+                # torchvision slices relative_position_index[:n, :n] for a window clamped to a
+                # smaller grid, which indexes 2-D and 3-D tables differently: stop here.
+                break
+            for t in range(b.shape[1]):  # every temporal token equals the image token
+                torch.testing.assert_close(b[:, t], a[:, 0], rtol=1e-4, atol=1e-5)
+            compared += 1
+    assert compared >= 3
