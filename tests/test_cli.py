@@ -65,7 +65,8 @@ def test_experiments_json(capsys):
 
 
 def test_video_skeleton_and_transm3e_end_to_end(results, capsys):
-    for exp in ("c2d_r50", "stgcn", "mvitv2_s_mct", "hdgcn_mct", "transm3e", "random"):
+    stage0 = "pretrain_mvitv2_s_fractal"  # mvitv2_s_mct starts from it
+    for exp in ("c2d_r50", "stgcn", stage0, "mvitv2_s_mct", "hdgcn_mct", "transm3e", "random"):
         assert main(["train", exp, "--profile", "smoke"]) == 0, exp
     for exp in ("c2d_r50", "stgcn", "transm3e", "random"):
         folder = results / "smoke" / exp
@@ -93,7 +94,7 @@ def test_video_skeleton_and_transm3e_end_to_end(results, capsys):
     names = ["c2d_r50", "stgcn", "transm3e", "random"]
     before = {n: (results / "smoke" / n / "metrics.json").stat().st_mtime_ns for n in names}
     outcomes = pipeline.run_all("smoke", names=names, progress=False)
-    assert {o.status for o in outcomes} == {"skipped"} and len(outcomes) == 6  # + stage 1
+    assert {o.status for o in outcomes} == {"skipped"} and len(outcomes) == 7  # + stage 0, 1
     assert main(["evaluate", "stgcn", "--profile", "smoke"]) == 0  # re-evaluation: same numbers
     _same_numbers(
         _metrics(results, "stgcn"),
@@ -108,7 +109,7 @@ def test_video_skeleton_and_transm3e_end_to_end(results, capsys):
     }
     capsys.readouterr()
     assert main(["summary", "--profile", "smoke"]) == 0
-    assert "rebuilt from 6 run folder(s)" in capsys.readouterr().out
+    assert "rebuilt from 7 run folder(s)" in capsys.readouterr().out
 
 
 def test_run_all_cli_skips_up_to_date_runs(results, monkeypatch, capsys):
@@ -399,3 +400,16 @@ def test_only_global_rank_zero_locks_and_writes(monkeypatch, env, zero):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert freshness.is_rank_zero() is zero
+
+
+def test_the_run_all_table_prints_a_pretraining_without_split_numbers(capsys, tmp_path):
+    """A stage-0 run records None for every split; the end-of-run table printed a TypeError."""
+    from musclemap_lib.study.commands import _print_outcomes
+    from musclemap_lib.study.pipeline import RunOutcome
+
+    metrics = {"known_val": None, "new_val": None, "known_test": None, "new_test": None}
+    pre = RunOutcome("pretrain_r50_fractal", 0, "skipped", tmp_path, metrics)
+    run = RunOutcome("c2d_r50_pt", 0, "trained", tmp_path, {"known_val": 49.86}, 12.0)
+    _print_outcomes([pre, run], "cpu")
+    out = capsys.readouterr().out
+    assert "pretrain_r50_fractal" in out and "nan" in out and "49.9" in out

@@ -40,8 +40,9 @@ from musclemap_lib.muscles import MUSCLE_GROUPS, NUM_MUSCLES
 
 log = logging.getLogger(__name__)
 
-# Experiments whose RGB transformer Grad-CAM can look at (the ones of Fig. 5 first).
-GRADCAM_EXPERIMENTS: tuple[str, ...] = ("mvitv2_s", "transm3e")
+# Experiments whose RGB transformer Grad-CAM can look at (the ones of Fig. 5 first). The paper's
+# MViTv2-S is the pretrained row (mvitv2_s_pt); the from-scratch mvitv2_s follows it.
+GRADCAM_EXPERIMENTS: tuple[str, ...] = ("mvitv2_s_pt", "mvitv2_s", "transm3e")
 # ASSUMPTION: a group counts as predicted when its probability is >= 0.5 (the paper does not say
 # which threshold its Fig. 5 marks use).
 THRESHOLD: float = 0.5

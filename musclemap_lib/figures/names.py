@@ -40,7 +40,11 @@ def model_name(model: str) -> str:
     Raises:
         ValueError: for a model without such an experiment, saying where to add one.
     """
-    return experiment_name(model)
+    try:  # a video model's paper row is its pretrained run; ``model`` alone is from scratch
+        rows = get_experiment(f"{model}_pt").rows
+    except ValueError:
+        rows = ()
+    return rows[0].label if rows else experiment_name(model)
 
 
 def experiment_name(experiment: str) -> str:

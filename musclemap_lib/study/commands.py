@@ -144,13 +144,18 @@ def cli_evaluate(args: Any) -> int:
     return 0
 
 
+def _or_nan(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def _print_outcomes(outcomes: Sequence[Any], profile: str) -> None:
     print(
         f"{'experiment':<28}{'seed':>5}  {'status':<10}{'time s':>8}  "
         + "  ".join(f"{s:>10}" for s in C.SPLITS)
     )
     for o in outcomes:
-        vals = "  ".join(f"{o.metrics.get(s, float('nan')):>10.1f}" for s in C.SPLITS)
+        # A stage-0 pretraining records None for every split: print it as nan.
+        vals = "  ".join(f"{_or_nan(o.metrics.get(s)):>10.1f}" for s in C.SPLITS)
         print(f"{o.experiment:<28}{o.seed:>5}  {o.status:<10}{o.seconds:>8.0f}  {vals}")
     if len({o.seed for o in outcomes}) > 1:
         agg = records.aggregate_seeds(records.load_metrics(profile))

@@ -89,12 +89,13 @@ TABLES: dict[int, Table] = {
                     "important",
                     "Pretraining: generated images instead of ImageNet-1K",
                     "The paper starts every video model from ImageNet-1K weights. Nothing is "
-                    "downloaded here: the four ResNet rows (C2D, I3D, Slow, SlowFast) start from a "
-                    "2-D ResNet-50 pretrained on generated fractal images (stage 0, experiment "
-                    "`pretrain_r50_fractal`, no benchmark clip or label), inflated to 3-D as I3D "
-                    "does; each is shown beside its from-scratch row (ours) so the gain is "
-                    "visible. MViTv2 and Video Swin train from scratch (see {doc}`discrepancies`, "
-                    "row 23).",
+                    "downloaded here: every video row starts from its image backbone pretrained "
+                    "on generated fractal images (stage 0, experiments `pretrain_*_fractal`, no "
+                    "benchmark clip or label): a 2-D ResNet-50 inflated to 3-D as I3D does for "
+                    "C2D, I3D, Slow and SlowFast, the image MViTv2-S / -B and Swin-S / -B mapped "
+                    "into their video models as their video code bases load ImageNet weights. "
+                    "Each is shown beside its from-scratch row (ours) so the gain is visible "
+                    "(see {doc}`discrepancies`, row 23).",
                 ),
                 Note(
                     "note",

@@ -100,7 +100,9 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 # its first 9 epochs (the trial was stopped there) and gets the same budget. The RGB
 # families, TransM3E stage 2 and late fusion keep 6 (3) epochs: the whole study must fit in about
 # 90 minutes on 2 cores, and from scratch more epochs of the RGB transformers did not leave the
-# label prior (issue 6); the fractal-pretrained c2d_r50 moved 1.1 points over its last epoch.
+# label prior (issue 6). Pretrained, 6 epochs are not a plateau: c2d_r50_pt reached 49.9 known val
+# at 6 epochs and 62.6 at 12 (31.0 39.9 46.0 46.2 52.5 55.4 58.3 59.3 61.5 62.3 62.6 62.6, +1.1
+# over its last 20 %); 12 epochs for the 20 RGB runs would add ~45 minutes to the study.
 _CPU_GCN = replace(_CPU_TRAIN, epochs=30)
 # Stage-0 pretraining on generated images (musclemap_lib.pretrain): batches of 64 single frames.
 # ASSUMPTION: ours; sized for <= 5 minutes per backbone on 2 cores (see study/catalogue.py).
@@ -134,9 +136,9 @@ PROFILES: dict[str, Profile] = {
         # views cost ~25 s more per run; smoke and paper use several), 200 bootstrap resamples
         # (1000 cost ~17 s per run on 2 cores).
         # DEVIATION (known limit): the paper's video models start from ImageNet-1K weights
-        # (section 4.5); here the ResNet rows start from the generated fractal stage 0
-        # (study/catalogue.py, c2d_r50 31.8 -> 50.7 known val), while MViTv2 and Video Swin start
-        # from scratch and with ~500 optimiser steps stay near Random. The trials behind the cpu
+        # (section 4.5); here every video model starts from a generated fractal stage 0 of its
+        # image backbone (study/catalogue.py: known val c2d_r50 32.2 -> 49.9, mvitv2_s 28.4 ->
+        # 46.0, videoswin_s 22.0 -> 32.7), still far from the paper's 92-98. The trials behind the cpu
         # data set's design are recorded in musclemap_lib/synth/writer.py beside PROFILES["cpu"].
         Profile(
             name="cpu",

@@ -70,7 +70,7 @@ def results(tmp_path_factory) -> Path:
     """A results root with profile ``toy``: three runs, plus folders the explorer must ignore."""
     root = tmp_path_factory.mktemp("results")
     _write_scores(root / "toy" / "transm3e", 0)
-    _write_scores(root / "toy" / "mvitv2_s", 1)
+    _write_scores(root / "toy" / "mvitv2_s_pt", 1)
     _write_scores(root / "toy" / "stgcn", 2, splits=("known_test",))  # no new-test scores
     _write_scores(root / "toy" / "transm3e--seed1", 3)  # another seed: not in the menus
     _write_scores(root / "toy" / ".tmp-transm3e-x", 4)  # a run being written
@@ -117,7 +117,7 @@ def page_data(results, data) -> D.ExplorerData:
 
 
 def test_menus_list_the_scored_runs_by_display_name(results):
-    assert D.scored_experiments("toy", results) == ["mvitv2_s", "stgcn", "transm3e"]
+    assert D.scored_experiments("toy", results) == ["mvitv2_s_pt", "stgcn", "transm3e"]
     assert D.scored_experiments("none", results) == []
     assert D.menu_label("transm3e_fusion_sum", "Sum") == "Sum (transm3e_fusion_sum)"
     assert D.menu_label("x", "x") == "x"
@@ -139,7 +139,7 @@ def test_activity_from_a_synth_clip_id(clip, activity):
 
 def test_page_data_holds_every_scored_value_as_thousandths(results, page_data):
     d = page_data
-    assert d.experiments == ("mvitv2_s", "stgcn", "transm3e")
+    assert d.experiments == ("mvitv2_s_pt", "stgcn", "transm3e")
     assert d.names["transm3e"] == "TransM3E"
     assert list(d.splits) == ["known_test", "new_test"]  # no run scored a validation split
     for exp in d.experiments:
@@ -279,7 +279,7 @@ def test_the_layout_defaults_to_transm3e_beside_mvitv2_s_on_new_test(page_data):
     layout, _ = X.explorer_layout(page_data)
     values = {m.name: m.value for m in layout.select({"type": Select}) if m.name}
     assert values["explorer-model-a"] == "transm3e"
-    assert values["explorer-model-b"] == "mvitv2_s"
+    assert values["explorer-model-b"] == "mvitv2_s_pt"
     assert values["explorer-split"] == "new_test"
     assert values["explorer-ap-split"] == "new_test"
 

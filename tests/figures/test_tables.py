@@ -23,7 +23,7 @@ def results(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "results_dir", lambda p=None: root / p if p else root)
     write_paper_reference(root / "paper_reference.csv")
     rows = []
-    for exp, base in (("mvitv2_s", 50.0), ("hdgcn", 40.0)):
+    for exp, base in (("mvitv2_s_pt", 50.0), ("hdgcn", 40.0)):
         vals = {"known_val": base + 10, "new_val": base, "known_test": base + 12, "new_test": base}
         vals["mean_val"] = (vals["known_val"] + vals["new_val"]) / 2
         vals["mean_test"] = (vals["known_test"] + vals["new_test"]) / 2
@@ -61,10 +61,10 @@ def test_comparison_has_every_paper_row_in_order_with_ours_paper_and_difference(
     assert list(dict.fromkeys(frame["row"])) == [r.label for r in rows]
     assert len(frame) == 6 * len(rows)
     m = frame.set_index(["experiment", "split"])
-    assert m.loc[("mvitv2_s", "new_test"), "ours"] == 50.0
-    assert m.loc[("mvitv2_s", "new_test"), "paper"] == 61.4  # PAPER: Table 2
-    assert m.loc[("mvitv2_s", "new_test"), "difference"] == pytest.approx(50.0 - 61.4)
-    assert m.loc[("mvitv2_s", "known_test"), "ci_low"] == 59.0
+    assert m.loc[("mvitv2_s_pt", "new_test"), "ours"] == 50.0
+    assert m.loc[("mvitv2_s_pt", "new_test"), "paper"] == 61.4  # PAPER: Table 2
+    assert m.loc[("mvitv2_s_pt", "new_test"), "difference"] == pytest.approx(50.0 - 61.4)
+    assert m.loc[("mvitv2_s_pt", "known_test"), "ci_low"] == 59.0
     assert math.isnan(m.loc[("transm3e", "new_test"), "ours"])  # not run: no number made up
     assert m.loc[("transm3e", "new_test"), "paper"] == 64.2
 

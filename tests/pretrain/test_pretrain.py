@@ -216,3 +216,20 @@ def test_inflated_swin_gives_the_image_models_features_on_a_static_clip(name):
                 torch.testing.assert_close(b[:, t], a[:, 0], rtol=1e-4, atol=1e-5)
             compared += 1
     assert compared >= 3
+
+
+def test_transm3e_stage1_runs_start_from_the_mvitv2_s_stage0_and_flow_takes_the_channel_mean():
+    default = study.experiments_for_tables()
+    for name in ("mvitv2_s_mct", "mvitv2_s_sct", "mvitv2_s_mct_flow", "mvitv2_s_mct_rgb_diff"):
+        assert study.get_experiment(name).depends_on == ("pretrain_mvitv2_s_fractal",), name
+        assert default.index("pretrain_mvitv2_s_fractal") < default.index(name)
+    assert default.index("mvitv2_s_mct") < default.index("transm3e")
+    image = image_model("mvitv2_s", SMOKE_SCALE, num_classes=5)
+    flow = build_model("mvitv2_s_mct_flow", scale=SMOKE_SCALE)
+    report = load_pretrained(flow, "mvitv2_s_mct_flow", image.state_dict(), "x")
+    w = flow.state_dict()["backbone.patch_embed.weight"]
+    assert w.shape[1] == 2 and "backbone.patch_embed.weight" in report.inflated
+    mean = image.state_dict()["patch_embed.weight"][:, :, 0].mean(dim=1)
+    for c in range(2):  # the centre frame of every flow channel holds the RGB kernel's mean
+        torch.testing.assert_close(w[:, c, w.shape[2] // 2], mean)
+    assert "cls_tokens" in report.at_init
