@@ -437,3 +437,80 @@ def stage_times(profile: str) -> Any:
     frame = pd.DataFrame(rows).set_index("stage")
     frame.attrs["git_sha"] = str(data.get("git_sha", ""))
     return frame
+
+
+# ---- the convergence targets ---------------------------------------------------------------
+# The study's targets for a converged profile (the reproducibility page checks them per run).
+TARGET_KNOWN_TEST = 80.0  # every learned model of Table 2: known test mAP at least this
+TARGET_GAP = 10.0  # ... and known test at least this over new test
+TARGET_OVER_RANDOM = 15.0  # every learned model of Tables 2-7: mean test at least Random + this
+TARGET_PLATEAU = 2.0  # known-val change over the last 20% of epochs under this
+TARGET_PRETRAIN_GAIN = 15.0  # a pretrained RGB row's known val over its from-scratch row
+
+
+def targets_table(profile: str, seed: int = 0) -> Any:
+    """The convergence targets, checked for every learned run of Tables 2-7 that has a result.
+
+    One row per run (plan order): its tables ("stage 1" for a stage-1 run), known / new / mean test mAP, known minus new test,
+    mean test minus Random's, the known-val change over its last 20% of epochs, for a pretrained
+    row of Table 2 its known-val gain over its from-scratch row (``X_pt`` over ``X``), and the
+    targets it misses (empty when it meets all that apply to it). Empty when nothing has a result.
+    """
+    import pandas as pd
+
+    from musclemap_lib import study
+    from musclemap_lib.evaluation.curves import plateau_change
+    from musclemap_lib.figures.curves import run_curves
+    from musclemap_lib.study.catalogue import Family
+
+    df = our_summary(profile)
+    df = df[(df["metric"] == "map") & (df["seed"].astype(int) == seed)]
+    if df.empty:
+        return pd.DataFrame()
+    mAP = df.pivot_table(index="experiment", columns="split", values="value", aggfunc="first")
+    random_mean = float(mAP.loc["random", "mean_test"]) if "random" in mAP.index else math.nan
+    plan = study.experiments_for_tables()
+    curves = run_curves(profile, plan, seed)
+    rows = []
+    for name in plan:
+        exp = get_experiment(name)
+        if not exp.trained or exp.family is Family.PRETRAIN or name not in mAP.index:
+            continue
+        ours = mAP.loc[name]
+        if ours.reindex(list(SPLITS)).isna().any():  # not a whole result: nothing to check
+            continue
+        tabs = sorted({r.table for r in exp.rows})  # empty: a stage-1 run of the stage-2 rows
+        curve = curves.get(name, [])
+        scratch = name.removesuffix("_pt")
+        gain = (
+            float(ours["known_val"] - mAP.loc[scratch, "known_val"])
+            if name.endswith("_pt") and scratch in mAP.index
+            else math.nan
+        )
+        row = {
+            "run": names.experiment_name(name),
+            "tables": ", ".join(str(t) for t in tabs) or "stage 1",
+            "known test": float(ours["known_test"]),
+            "new test": float(ours["new_test"]),
+            "mean test": float(ours["mean_test"]),
+            "known - new": float(ours["known_test"] - ours["new_test"]),
+            "mean - Random": float(ours["mean_test"]) - random_mean,
+            "known-val change, last 20%": plateau_change(curve) if curve else math.nan,
+            "pretraining gain, known val": gain,
+        }
+        missed = []
+        if 2 in tabs and row["known test"] < TARGET_KNOWN_TEST:
+            missed.append(f"known test < {TARGET_KNOWN_TEST:g}")
+        if 2 in tabs and row["known - new"] < TARGET_GAP:
+            missed.append(f"known - new < {TARGET_GAP:g}")
+        if not row["mean - Random"] >= TARGET_OVER_RANDOM:
+            missed.append(f"mean < Random + {TARGET_OVER_RANDOM:g}")
+        if math.isnan(row["known-val change, last 20%"]):
+            missed.append("no learning curve")
+        elif row["known-val change, last 20%"] >= TARGET_PLATEAU:
+            missed.append("no plateau")
+        if not math.isnan(gain) and gain < TARGET_PRETRAIN_GAIN:
+            missed.append(f"pretraining gain < {TARGET_PRETRAIN_GAIN:g}")
+        row["targets missed"] = ", ".join(missed)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()

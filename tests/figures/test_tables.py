@@ -266,3 +266,36 @@ def test_reproduce_records_its_stage_times_and_the_book_shows_them(tmp_path, mon
     shown = tables.stage_times("smoke")
     assert shown.loc["training", "minutes"] == 1.5
     assert shown.loc["total", "minutes"] == (6 + 90 + 1.5 + 12 + 90) / 60
+
+
+def test_targets_table_checks_each_target_per_run(results):
+    summary = results / "smoke" / "summary.csv"
+    df = pd.read_csv(summary)
+    extra = []
+    for exp, known_val, mean_test in (("random", 20.0, 30.0), ("mvitv2_s", 45.0, 35.0)):
+        for split, v in (("known_val", known_val), ("mean_test", mean_test)):
+            extra.append(
+                df.iloc[0].to_dict() | dict(experiment=exp, model=exp, split=split, value=v)
+            )
+    pd.concat([df, pd.DataFrame(extra)]).to_csv(summary, index=False)
+    # a learning curve for mvitv2_s_pt only: 0.5 points over its last 20% of epochs
+    folder = results / "smoke" / "mvitv2_s_pt"
+    folder.mkdir()
+    for name in (records.CONFIG_JSON, records.ENV_JSON, records.SCORES_NPZ):
+        (folder / name).write_text("{}", encoding="utf-8")
+    curve = [{"epoch": i, "known_val": v} for i, v in enumerate((50.0, 58.0, 59.5, 60.0))]
+    (folder / records.METRICS_JSON).write_text(json.dumps({"curve": curve}), encoding="utf-8")
+
+    t = tables.targets_table("smoke")
+    pt = t.loc["MViTv2-S + fractal pretraining"]
+    # known test 62, new test 50, mean test 56; Random's mean test 30; mvitv2_s known val 45
+    assert (pt["known - new"], pt["mean - Random"]) == (12.0, 26.0)
+    assert pt["pretraining gain, known val"] == 15.0  # 60 - 45: meets the target (>= 15)
+    assert pt["known-val change, last 20%"] == 0.5
+    assert pt["targets missed"] == "known test < 80"
+    hd = t.loc["HD-GCN"]  # known test 52, new 40, mean 46; no learning curve
+    assert hd["targets missed"] == "known test < 80, no learning curve"
+    assert math.isnan(hd["pretraining gain, known val"])
+    # the from-scratch row has no full result (no known test): it is left out, as are baselines
+    assert list(t.index) == ["HD-GCN", "MViTv2-S + fractal pretraining"]
+    assert tables.targets_table("paper").empty  # no summary at that profile
