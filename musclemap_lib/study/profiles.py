@@ -130,7 +130,8 @@ PROFILES: dict[str, Profile] = {
             flop_scales=("smoke",),
             note="plumbing only: numbers are not meaningful",
         ),
-        # The default study on a 2-core CPU (all of Tables 2-7 in about an hour).
+        # The default study on a 2-core CPU (all of Tables 2-7; about 2 hours, measured stage by
+        # stage in results/cpu/reproduce.json).
         # DEVIATION: 8 frames x 64 px at rate 4 (the paper: 224 px crops; released: 16 frames at
         # rate 4), widths and depths scaled by CPU_SCALE, few epochs, one evaluation view (2
         # views cost ~25 s more per run; smoke and paper use several), 200 bootstrap resamples
