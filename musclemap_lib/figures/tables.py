@@ -451,10 +451,11 @@ TARGET_PRETRAIN_GAIN = 15.0  # a pretrained RGB row's known val over its from-sc
 def targets_table(profile: str, seed: int = 0) -> Any:
     """The convergence targets, checked for every learned run of Tables 2-7 that has a result.
 
-    One row per run (plan order): its tables ("stage 1" for a stage-1 run), known / new / mean test mAP, known minus new test,
-    mean test minus Random's, the known-val change over its last 20% of epochs, for a pretrained
-    row of Table 2 its known-val gain over its from-scratch row (``X_pt`` over ``X``), and the
-    targets it misses (empty when it meets all that apply to it). Empty when nothing has a result.
+    One row per run (plan order): its tables ("stage 1" for a stage-1 run), known / new / mean
+    test mAP, known minus new test, mean test minus Random's, the known-val change over its last
+    20% of epochs, for a pretrained row of Table 2 its known-val gain over its from-scratch row
+    (``X_pt`` over ``X``), and the targets it misses (empty when it meets all that apply to it).
+    A run without all six split values is left out. Empty when nothing has a result.
     """
     import pandas as pd
 
