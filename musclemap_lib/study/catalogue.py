@@ -162,6 +162,12 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #                                        28.8 32.2 32.7)
 #   c2d_r50_pt at 12 epochs: 31.0 39.9 46.0 46.2 52.5 55.4 58.3 59.3 61.5 62.3 62.6 62.6 (62.6 /
 #   48.8; +1.1 over the last 20 %, a plateau), ~210 s: the 6-epoch budget stops 13 points short.
+#   swin_s stage 0 at 10 epochs: held-out 77.5 % (5 epochs: 42.7 %), but videoswin_s_pt 31.1 / 38.2
+#   (5 epochs: 32.7 / 37.9): a longer stage 0 does not help Swin's fine-tuning at lr 1e-3.
+#   The stage 0 is bit-reproducible on one machine (same weights twice in one process), not
+#   across hosts: the same configs and image digest on another 2-core host (env.json platform
+#   fc-v1252, the runs above fc-v1045) gave held-out r50 51.7, mvitv2_s 75.4, mvitv2_b 46.3, swin_s 44.1, swin_b 48.3 % (above: 52.1, 60.7,
+#   37.3, 42.7, 51.5).
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.

@@ -103,6 +103,14 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 # label prior (issue 6). Pretrained, 6 epochs are not a plateau: c2d_r50_pt reached 49.9 known val
 # at 6 epochs and 62.6 at 12 (31.0 39.9 46.0 46.2 52.5 55.4 58.3 59.3 61.5 62.3 62.6 62.6, +1.1
 # over its last 20 %); 12 epochs for the 20 RGB runs would add ~45 minutes to the study.
+# lr trial (2026-12-03, known val after 6 epochs, lr 1e-3 -> 3e-4, everything else this profile):
+#   mvitv2_s 28.4 -> 29.3, mvitv2_s_pt 46.0 -> 50.3, mvitv2_b 30.2 -> 30.7, mvitv2_b_pt 43.2 ->
+#   44.1, videoswin_s 22.0 -> 22.5, videoswin_s_pt 32.7 -> 39.3 (3e-3: 22.2, at the label prior),
+#   videoswin_b 20.6 -> 22.5, videoswin_b_pt 29.0 -> 36.9; c2d_r50_pt 49.9 -> 43.0. 3e-4 is better
+#   for all 8 video-transformer runs (pretraining gain at 3e-4: MViTv2-S +21.0, MViTv2-B +13.4,
+#   VideoSwin-S +16.8, VideoSwin-B +14.4) and worse for the 3-D CNN. Not adopted yet: the change
+#   reruns the 28 runs of that family and those built on it (~100 minutes). The 3e-4 runs started
+#   from stage-0 runs of another machine, whose held-out accuracy differed (see study/catalogue.py).
 _CPU_GCN = replace(_CPU_TRAIN, epochs=30)
 # Stage-0 pretraining on generated images (musclemap_lib.pretrain): batches of 64 single frames.
 # ASSUMPTION: ours; sized for <= 5 minutes per backbone on 2 cores (see study/catalogue.py).
