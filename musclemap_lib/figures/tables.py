@@ -481,11 +481,12 @@ def targets_table(profile: str, seed: int = 0) -> Any:
         if ours.reindex(list(SPLITS)).isna().any():  # not a whole result: nothing to check
             continue
         tabs = sorted({r.table for r in exp.rows})  # empty: a stage-1 run of the stage-2 rows
-        curve = curves.get(name, [])
-        scratch = name.removesuffix("_pt")
+        # a fine-tuning from stage 0 runs the model of its from-scratch experiment (X_pt: X)
+        stage0 = any(get_experiment(d).family is Family.PRETRAIN for d in exp.depends_on)
+        scratch = exp.model if stage0 and exp.model not in ("", name) else None
         gain = (
             float(ours["known_val"] - mAP.loc[scratch, "known_val"])
-            if name.endswith("_pt") and scratch in mAP.index
+            if scratch in mAP.index
             else math.nan
         )
         row = {
@@ -496,7 +497,7 @@ def targets_table(profile: str, seed: int = 0) -> Any:
             "mean test": float(ours["mean_test"]),
             "known - new": float(ours["known_test"] - ours["new_test"]),
             "mean - Random": float(ours["mean_test"]) - random_mean,
-            "known-val change, last 20%": plateau_change(curve) if curve else math.nan,
+            "known-val change, last 20%": plateau_change(curves.get(name, [])),
             "pretraining gain, known val": gain,
         }
         missed = []

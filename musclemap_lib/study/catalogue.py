@@ -166,8 +166,8 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   (5 epochs: 32.7 / 37.9): a longer stage 0 does not help Swin's fine-tuning at lr 1e-3.
 #   The stage 0 is bit-reproducible on one machine (same weights twice in one process), not
 #   across hosts: the same configs and image digest on another 2-core host (env.json platform
-#   fc-v1252, the runs above fc-v1045) gave held-out r50 51.7, mvitv2_s 75.4, mvitv2_b 46.3, swin_s 44.1, swin_b 48.3 % (above: 52.1, 60.7,
-#   37.3, 42.7, 51.5).
+#   fc-v1252, the runs above fc-v1045) gave held-out r50 51.7, mvitv2_s 75.4, mvitv2_b 46.3,
+#   swin_s 44.1, swin_b 48.3 % (above: 52.1, 60.7, 37.3, 42.7, 51.5).
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.

@@ -147,8 +147,9 @@ PROFILES: dict[str, Profile] = {
         # DEVIATION (known limit): the paper's video models start from ImageNet-1K weights
         # (section 4.5); here every video model starts from a generated fractal stage 0 of its
         # image backbone (study/catalogue.py: known val c2d_r50 32.2 -> 49.9, mvitv2_s 28.4 ->
-        # 46.0, videoswin_s 22.0 -> 32.7), still far from the paper's 92-98. The trials behind the cpu
-        # data set's design are recorded in musclemap_lib/synth/writer.py beside PROFILES["cpu"].
+        # 46.0, videoswin_s 22.0 -> 32.7), still far from the paper's 92-98. The trials behind
+        # the cpu data set's design are recorded in musclemap_lib/synth/writer.py beside
+        # PROFILES["cpu"].
         Profile(
             name="cpu",
             label="cpu (laptop, MuscleMap-Synth)",
