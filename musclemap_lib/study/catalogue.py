@@ -168,16 +168,18 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   across hosts: the same configs and image digest on another 2-core host (env.json platform
 #   fc-v1252, the runs above fc-v1045) gave held-out r50 51.7, mvitv2_s 75.4, mvitv2_b 46.3,
 #   swin_s 44.1, swin_b 48.3 % (above: 52.1, 60.7, 37.3, 42.7, 51.5).
-#   The committed 3-D CNN runs train 24 epochs (study/profiles.py): known val / new val scratch ->
-#   fractal c2d_r50 66.0 / 49.6 -> 82.4 / 54.2 (+16.4), i3d_r50 64.5 -> 80.4 (+15.9), slow_r50
-#   63.1 -> 82.3 (+19.3), slowfast_r50 63.2 -> 81.2 (+18.0).
+#   The committed 3-D CNN runs train 24 epochs (study/profiles.py): known val scratch -> fractal
+#   c2d_r50 66.0 -> 82.4 (+16.4), i3d_r50 64.5 -> 80.4 (+15.9), slow_r50 63.1 -> 82.3 (+19.3),
+#   slowfast_r50 63.2 -> 81.2 (+18.0).
 #   The committed video-transformer runs fine-tune at lr 3e-4 (study/profiles.py), from stage 0s
 #   retrained on fc-v1147, whose held-out accuracies equal fc-v1045's (60.7, 37.3, 42.7, 51.5 %):
 #     mvitv2_s     scratch 29.2 / 38.4   fractal 50.2 / 42.9  (+21.0; per epoch 35.5 36.0 45.1
 #                                        48.5 49.9 50.2)
 #     videoswin_s  scratch 22.5 / 31.0   fractal 38.7 / 39.4  (+16.2; per epoch 26.8 28.1 31.3
 #                                        34.3 38.3 38.7)
+#     mvitv2_b     scratch 30.7 / 39.4   fractal 46.7 / 41.9  (+16.0)
 #     videoswin_b  scratch 22.5 / 30.5   fractal 36.6 / 40.4  (+14.1, the one gain under 15)
+#     mvitv2_s_mct (Tables 3-7 stage 1, fractal) 47.5 / 41.7 (47.7 at lr 1e-3)
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
