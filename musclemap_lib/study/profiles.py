@@ -124,7 +124,7 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 #   Tables 3-7 runs that start from MViTv2-S would add ~3 hours, more than a session.
 _CPU_CNN3D = replace(_CPU_TRAIN, epochs=24)
 _CPU_GCN = replace(_CPU_TRAIN, epochs=30)
-_CPU_VIDEO_TRANSFORMER = replace(_CPU_TRAIN, lr=3e-4)
+_CPU_VIDEO_TRANSFORMER = replace(_CPU_TRAIN, lr=3e-4, epochs=24)
 # Stage-0 pretraining on generated images (musclemap_lib.pretrain): batches of 64 single frames.
 # ASSUMPTION: ours; sized for <= 5 minutes per backbone on 2 cores (see study/catalogue.py).
 _SMOKE_PRETRAIN = TrainConfig(epochs=1, batch_size=16, lr=1e-3, warmup_epochs=0.0)
