@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import lightning as L
-import pandas as pd
 import pytest
 
 from musclemap_lib import paths, study
@@ -86,7 +85,7 @@ def test_video_skeleton_and_transm3e_end_to_end(results, capsys):
     # TransM3E records the stage-1 runs it started from.
     cfg = json.loads((results / "smoke" / "transm3e" / "config.json").read_text())
     assert [d for d, _ in cfg["stage1"]] == ["mvitv2_s_mct", "hdgcn_mct"]
-    summary = pd.read_csv(results / "smoke" / "summary.csv")
+    summary = records.read_summary_csv(results / "smoke" / "summary.csv")
     assert list(summary.columns) == list(records.SUMMARY_COLUMNS)
     assert set(summary.experiment) >= {"c2d_r50", "stgcn", "transm3e", "random"}
 
@@ -335,7 +334,7 @@ def test_a_broken_record_does_not_break_another_run(results, capsys):
         assert main(["train", "random", "--profile", "smoke", "--set", "bootstrap_n=10"]) == 0
         err = capsys.readouterr().err
         assert str(bad) in err and "warning" in err
-        summary = pd.read_csv(results / "smoke" / "summary.csv")
+        summary = records.read_summary_csv(results / "smoke" / "summary.csv")
         assert set(summary.experiment) == {"random"}
         assert main(["summary", "--profile", "smoke"]) == 1  # non-zero at the end
         out, err = capsys.readouterr()

@@ -448,14 +448,26 @@ def rebuild_summary(profile: str) -> Path:
 
 
 # ---- loader API for the book -----------------------------------------------------------------
-def load_summary(profile: str) -> Any:
-    """``results/<profile>/summary.csv`` as a DataFrame (rebuilt first when it is missing)."""
+# The summary's identifier columns are text. A git SHA such as 61798e36500686... reads as a number
+# with a huge exponent, and pandas 2.3.3's number inference crashes the interpreter on it (a
+# segfault, pandas-dev/pandas#62617, fixed upstream by #62741); typing these columns as text
+# keeps pandas from trying. Every reader of a summary.csv goes through read_summary_csv.
+SUMMARY_TEXT_COLUMNS = tuple(c for c in SUMMARY_COLUMNS if c not in ("value", "seed"))
+
+
+def read_summary_csv(path: Path) -> Any:
+    """A ``summary.csv`` as a DataFrame, its identifier columns read as text (see above)."""
     import pandas as pd
 
+    return pd.read_csv(path, dtype=dict.fromkeys(SUMMARY_TEXT_COLUMNS, str))
+
+
+def load_summary(profile: str) -> Any:
+    """``results/<profile>/summary.csv`` as a DataFrame (rebuilt first when it is missing)."""
     path = paths.results_dir(profile) / SUMMARY_CSV
     if not path.is_file():
         rebuild_summary(profile)
-    return pd.read_csv(path, dtype={"git_sha": str, "config_sha": str, "data_fingerprint": str})
+    return read_summary_csv(path)
 
 
 def load_metrics(profile: str, metric: str = "map") -> Any:

@@ -182,7 +182,7 @@ def test_efficiency_table_and_glue(tmp_path):
 
 def test_near_baselines_lists_runs_whose_interval_overlaps_a_baseline(results):
     summary = results / "smoke" / "summary.csv"
-    df = pd.read_csv(summary)
+    df = records.read_summary_csv(summary)
     assert tables.near_baselines("smoke") == []  # no baseline result: nothing to compare with
     extra = []
     for exp, v in (("random", 50.0), ("all_ones", 20.0)):
@@ -270,7 +270,7 @@ def test_reproduce_records_its_stage_times_and_the_book_shows_them(tmp_path, mon
 
 def test_targets_table_checks_each_target_per_run(results):
     summary = results / "smoke" / "summary.csv"
-    df = pd.read_csv(summary)
+    df = records.read_summary_csv(summary)
     extra = []
     for exp, known_val, mean_test in (("random", 20.0, 30.0), ("mvitv2_s", 45.0, 35.0)):
         for split, v in (("known_val", known_val), ("mean_test", mean_test)):
