@@ -179,7 +179,7 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #                                        34.3 38.3 38.7)
 #     mvitv2_b     scratch 30.7 / 39.4   fractal 46.7 / 41.9  (+16.0)
 #     videoswin_b  scratch 22.5 / 30.5   fractal 36.6 / 40.4  (+14.1, the one gain under 15)
-#     mvitv2_s_mct (Tables 3-7 stage 1, fractal) 47.5 / 41.7 (47.7 at lr 1e-3)
+#     mvitv2_s_mct (Tables 3-7 stage 1, fractal) 47.5 / 41.7 (47.7 at lr 1e-3); 77.0 / 51.7 at 24
 #   The committed Table 2 video-transformer runs train 24 epochs (study/profiles.py; same stage 0s,
 #   retrained on fc-v1147 with the same held-out accuracies): known val / new val
 #     mvitv2_s     scratch 61.9 / 46.4   fractal 76.4 / 52.1  (+14.5)
