@@ -62,7 +62,7 @@ def bench_model(
     """Clips per second of ``steps`` training steps (after one warm-up step) of one experiment."""
     exp = get_experiment(name)
     prof = get_profile(profile)
-    model = build_model(exp.model, scale=prof.scale, **dict(exp.model_args)).to(device).train()
+    model = build_model(exp.model, scale=prof.scale, **prof.builder_options(exp)).to(device).train()
     cfg = dataclasses.replace(prof.train_config(exp), epochs=1, batch_size=batch_size)
     system = SYSTEMS.get(exp.family, AMGESystem)(model, cfg)
     system.log = lambda *a, **k: None  # outside a Trainer: no logging

@@ -52,7 +52,8 @@ def _overrides(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="change one setting of the run, e.g. --set train.epochs=40 --set data.test_views=2 "
-        "(keys: train.<TrainConfig field>, data.<DataConfig field>, bootstrap_n); repeatable",
+        "(keys: train.<TrainConfig field>, data.<DataConfig field>, model.<builder option> such "
+        "as model.drop_path_rate=0, bootstrap_n); repeatable",
     )
 
 

@@ -164,6 +164,38 @@ def test_overrides_are_typed_and_validated():
     assert "data.test_views" in valid_keys() and "bootstrap_n" in valid_keys()
 
 
+def test_model_options_from_the_command_line_reach_the_run():
+    got = parse_overrides(["model.drop_path_rate=0", "model.head_dropout=0.1", "model.variant=l1"])
+    assert got == {"model.drop_path_rate": 0, "model.head_dropout": 0.1, "model.variant": "l1"}
+    exp, prof = study.get_experiment("mvitv2_s_mct"), study.get_profile("smoke")
+    base = plan_run(exp, prof)
+    run = plan_run(exp, prof, overrides={"model.drop_path_rate": 0.0})
+    assert dict(run.model_args)["drop_path_rate"] == 0.0
+    assert {k: v for k, v in run.model_args if k != "drop_path_rate"} == dict(base.model_args)
+    assert run.sha() != base.sha()
+    with pytest.raises(ValueError, match="unknown key"):
+        parse_overrides(["model.not-a-name=1"])
+    with pytest.raises(ValueError, match="expected a number"):
+        parse_overrides(["model.drop_path_rate=[1, 2]"])
+
+
+def test_a_profile_gives_each_family_its_builder_options():
+    smoke = study.get_profile("smoke")
+    prof = dataclasses.replace(
+        smoke, model_args={Family.VIDEO_TRANSFORMER: {"drop_path_rate": 0.0, "head_dropout": 0.0}}
+    )
+    mvit, gcn = study.get_experiment("mvitv2_s"), study.get_experiment("stgcn")
+    assert dict(plan_run(mvit, prof).model_args) == {"drop_path_rate": 0.0, "head_dropout": 0.0}
+    assert plan_run(gcn, prof).sha() == plan_run(gcn, smoke).sha()  # other families unchanged
+    # An experiment's own options win over its family's.
+    mine = dataclasses.replace(mvit, model_args={"drop_path_rate": 0.1})
+    assert prof.builder_options(mine) == {"drop_path_rate": 0.1, "head_dropout": 0.0}
+    with pytest.raises(TypeError):
+        prof.model_args[Family.GCN] = {}  # type: ignore[index]
+    with pytest.raises(ValueError, match="model_args for pretrain"):
+        dataclasses.replace(smoke, model_args={Family.PRETRAIN: {"images": "people"}})
+
+
 def test_the_catalogue_imports_no_torch():
     code = (
         "import sys; import musclemap_lib.study, musclemap_lib.study.book, "

@@ -245,8 +245,8 @@ def load_trained_model(
     ckpt = checkpoint_path(profile, experiment, seed, results)
     if ckpt is None:
         raise FileNotFoundError(missing_checkpoint_message(profile, experiment, seed, results))
-    exp = get_experiment(experiment)
-    model = build_model(exp.model, scale=get_profile(profile).scale, **dict(exp.model_args))
+    exp, prof = get_experiment(experiment), get_profile(profile)
+    model = build_model(exp.model, scale=prof.scale, **prof.builder_options(exp))
     model.load_state_dict(model_weights(ckpt))
     return model.eval()
 

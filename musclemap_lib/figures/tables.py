@@ -395,6 +395,14 @@ def profile_table(profile: str) -> Any:
                 }
                 for family, c in v.items()
             ]
+        elif f.name == "model_args":  # builder options per model family, one row each
+            rows += [
+                {
+                    "setting": f"model_args[{family.value}]",
+                    "value": ", ".join(f"{k}={x}" for k, x in sorted(args.items())),
+                }
+                for family, args in v.items()
+            ]
         else:
             rows.append({"setting": f.name, "value": str(v)})
     return pd.DataFrame(rows).set_index("setting")

@@ -174,7 +174,7 @@ def plan_run(
         stage1=stage1,
         skip_bad=False,
         bootstrap_n=prof.bootstrap_n,
-        model_args=tuple(sorted(exp.model_args.items())),
+        model_args=tuple(sorted(prof.builder_options(exp).items())),
     )
     return apply_overrides(run, overrides or {})
 

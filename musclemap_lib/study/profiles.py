@@ -4,7 +4,9 @@ A :class:`Profile` holds, as values, everything its runs share: the model scale
 (:class:`~musclemap_lib.config.ScaleSpec`), the data sampling derived from that same scale, the
 MuscleMap-Synth profile generated for it, and one :class:`~musclemap_lib.config.TrainConfig` per
 model family (:class:`~musclemap_lib.study.catalogue.Family`), so each family gets its own
-budget. An experiment's own ``train`` fields are applied on top (:meth:`Profile.train_config`).
+budget, and the builder options of each family's models at the profile's scale
+(:meth:`Profile.builder_options`). An experiment's own ``train`` fields and ``model_args`` are
+applied on top (:meth:`Profile.train_config`).
 
 Importing this module does not import torch.
 """
@@ -12,9 +14,10 @@ Importing this module does not import torch.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from musclemap_lib import paths
 from musclemap_lib.config import (
@@ -40,6 +43,9 @@ class Profile:
     data: DataConfig  # clip sampling, crops, evaluation views, cache (frames/size from scale)
     synth: str  # the MuscleMap-Synth profile generated for it (musclemap_lib.synth.writer)
     train: Mapping[Family, TrainConfig]  # the training budget of each trained family
+    # builder options of each family's models at this scale (e.g. no drop path for the small
+    # cpu models); an experiment's own model_args win over them
+    model_args: Mapping[Family, Mapping[str, Any]] = field(default_factory=dict)
     bootstrap_n: int = 1000  # bootstrap resamples per split
     seeds: tuple[int, ...] = (0,)  # default seeds of run-all (one; more give mean and spread)
     flop_scales: tuple[str, ...] = ()  # profiles whose model scale the efficiency page counts
@@ -56,6 +62,17 @@ class Profile:
                 "disagree; derive both from the scale with _profile_data"
             )
         object.__setattr__(self, "train", MappingProxyType(dict(self.train)))
+        bad = [f.value for f in self.model_args if f in (Family.BASELINE, Family.PRETRAIN)]
+        if bad:
+            raise ValueError(
+                f"profile {self.name!r}: model_args for {', '.join(bad)}, which build no video "
+                "or skeleton model from builder options (a stage 0's model_args are its images)"
+            )
+        object.__setattr__(
+            self,
+            "model_args",
+            MappingProxyType({f: MappingProxyType(dict(a)) for f, a in self.model_args.items()}),
+        )
 
     def train_config(self, exp: Experiment) -> TrainConfig | None:
         """The TrainConfig of ``exp`` at this profile (None for a baseline)."""
@@ -63,6 +80,10 @@ class Profile:
             return None
         cfg = self.train[exp.family]
         return replace(cfg, **exp.train) if exp.train else cfg
+
+    def builder_options(self, exp: Experiment) -> dict[str, Any]:
+        """The builder options of ``exp`` at this profile: its family's, then its own."""
+        return {**self.model_args.get(exp.family, {}), **exp.model_args}
 
 
 def _profile_data(scale: ScaleSpec, **kw: object) -> DataConfig:
