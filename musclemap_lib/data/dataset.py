@@ -120,9 +120,13 @@ class ClipDataset(Dataset):
         cache_dir: cache folder for flow and decoded clips (default ``<root>/.cache``).
         manifest: an already loaded manifest of ``root`` (saves re-reading it).
         backend: video decoder, ``"decord"`` or ``"pyav"``.
+        memo_bytes: keep up to this many bytes of items in memory and return them again on the
+            next read (evaluation datasets only: their items are deterministic, so an epoch's
+            validation reads its clips once per run instead of once per epoch; 0 = off).
 
     Raises:
-        ValueError: for an unknown split or modality, or views > 1 with train.
+        ValueError: for an unknown split or modality, views > 1 with train, or memo_bytes with
+            train.
         ManifestError: for a bad manifest.
         DataError: when a skeleton modality is asked for and clips have no skeleton.
     """
@@ -139,6 +143,7 @@ class ClipDataset(Dataset):
         cache_dir: str | Path | None = None,
         manifest: Manifest | None = None,
         backend: Backend = "decord",
+        memo_bytes: int = 0,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
@@ -147,6 +152,8 @@ class ClipDataset(Dataset):
             raise ValueError(f"ask for at least one modality of {MODALITIES}")
         if views < 1 or (train and views != 1):
             raise ValueError(f"views must be >= 1, and 1 for training; got {views} (train={train})")
+        if memo_bytes and train:
+            raise ValueError("memo_bytes is for evaluation datasets: training items are random")
         self.manifest = manifest if manifest is not None else load_manifest(root)
         self.root = self.manifest.root
         self.split = split
@@ -160,6 +167,9 @@ class ClipDataset(Dataset):
         self.skipped: list[str] = []  # clip ids skipped in this process (see collate_clips)
         self._info: dict[Path, VideoInfo] = {}
         self._needs_video = any(m in VIDEO_CHANNELS for m in self.modalities)
+        self.memo_bytes = memo_bytes
+        self._memo: dict[int, dict] = {}
+        self._memo_used = 0
         if "skeleton" in self.modalities:
             missing = [r for r in self.rows if r.skeleton is None]
             if missing:
@@ -202,6 +212,8 @@ class ClipDataset(Dataset):
     def __getitem__(self, index: int) -> dict | SkippedClip:
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {len(self)} items")
+        if index in self._memo:
+            return dict(self._memo[index])
         row, view = self.rows[index // self.views], index % self.views
         rng = None
         if self.train:
@@ -209,13 +221,24 @@ class ClipDataset(Dataset):
             # augmentation is reproducible and differs between epochs and workers.
             rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
         try:
-            return self.load(row, view, rng)
+            item = self.load(row, view, rng)
         except DataError as err:
             if not self.skip_bad:
                 raise
             self.skipped.append(row.clip_id)
             log.warning("skipping bad clip (%d skipped so far): %s", len(self.skipped), err)
             return SkippedClip(row.clip_id, str(err), self.item_shapes())
+        self._remember(index, item)
+        return item
+
+    def _remember(self, index: int, item: dict) -> None:
+        """Keep ``item`` for the next read of ``index`` while the memo has room."""
+        if not self.memo_bytes:
+            return
+        size = sum(v.nbytes for v in item.values() if isinstance(v, torch.Tensor))
+        if self._memo_used + size <= self.memo_bytes:
+            self._memo[index] = dict(item)
+            self._memo_used += size
 
     def load(self, row: ManifestRow, view: int = 0, rng: np.random.Generator | None = None) -> dict:
         """Load one clip of ``row`` (``rng`` must be given when ``self.train``).

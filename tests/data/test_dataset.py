@@ -78,6 +78,27 @@ def test_cache_gives_identical_items(tiny_data, cfg, tmp_path):
     assert not list((tmp_path / "a").rglob("clips/*"))
 
 
+def test_memo_returns_the_same_items_without_reading_again(tiny_data, cfg, tmp_path, monkeypatch):
+    plain = ClipDataset(tiny_data, "known_val", cfg, ALL, cache_dir=tmp_path)
+    memo = ClipDataset(tiny_data, "known_val", cfg, ALL, cache_dir=tmp_path, memo_bytes=2**30)
+    first = [memo[i] for i in range(len(memo))]
+    reads = []
+    monkeypatch.setattr(memo, "load", lambda *a, **k: reads.append(a) or {})
+    for i in range(len(memo)):
+        again, expected = memo[i], plain[i]
+        for k in ALL:
+            assert torch.equal(again[k], expected[k]) and torch.equal(again[k], first[i][k])
+        again["rgb"] = None  # a caller changing its item does not change the memo
+        assert memo[i]["rgb"] is not None
+    assert reads == []
+    # The memo keeps what fits in its budget and reads the rest each time.
+    small = ClipDataset(tiny_data, "known_val", cfg, ("rgb",), cache_dir=tmp_path, memo_bytes=1)
+    small[0]
+    assert small._memo == {}
+    with pytest.raises(ValueError, match="memo_bytes is for evaluation"):
+        ClipDataset(tiny_data, "train", cfg, ALL, train=True, memo_bytes=1)
+
+
 def test_multiview(tiny_data, cfg, tmp_path):
     ds = ClipDataset(tiny_data, "new_test", cfg, ("rgb",), views=3, cache_dir=tmp_path)
     assert len(ds) == 6
