@@ -160,7 +160,20 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 #   the pretraining gain falls to 5.2 [14.5]; videoswin_s_pt, the same: 69.1 [60.3], +1.1;
 #   c2d_r50 from scratch, head dropout 0: 74.2 [66.0], +2.3 (still rising); mvitv2_s_mct,
 #   drop_path_rate 0 and head_dropout 0: 85.6 [77.0], new val 54.6 [51.7].
-#   Not applied yet: it changes every video run of Tables 2-7 (about 4 hours of reruns).
+#   Applied on 2026-12-06 to the video transformers (model_args of the cpu profile below: every
+#   MViTv2 / Video Swin of Tables 2-7, and TransM3E's MViTv2-S branch in stage 2), which miss
+#   the known-test target of 80 with it (60.9-74.5); the 3-D CNNs keep their head dropout: their
+#   pretrained rows meet the targets with it, and from scratch it is not enough (74.2).
+# Budget trial (2026-12-06, one host, nothing else running, known val per epoch; stage 0s
+#   retrained here reach the held-out accuracies above: mvitv2_s 60.7 %): 12 epochs instead of
+#   24 do not reach the plateau without the regularisation either: mvitv2_s_pt (lr 3e-4, drop
+#   path and head dropout 0) 36.8 39.2 44.5 48.0 56.5 60.3 66.3 71.1 71.9 74.6 75.4 75.4 (new
+#   val 52.3), 12 points under its 24-epoch 87.8; c2d_r50_pt (head dropout 0) 29.4 38.0 44.0
+#   51.3 53.0 58.8 58.7 62.3 64.2 65.3 66.4 66.2 (new val 49.7; with head dropout 62.6 at 12,
+#   82.4 at 24). mvitv2_s_pt at lr 1e-3 (no drop path or head dropout, 12 epochs) was below the
+#   3e-4 run at every epoch after the first (35.8 35.9 34.6 43.7; stopped after 4). So the
+#   epochs stay 24, and the lr 3e-4.
+_NO_DROPOUT = {"drop_path_rate": 0.0, "head_dropout": 0.0}
 _CPU_CNN3D = replace(_CPU_TRAIN, epochs=24)
 _CPU_GCN = replace(_CPU_TRAIN, epochs=30)
 _CPU_VIDEO_TRANSFORMER = replace(_CPU_TRAIN, lr=3e-4, epochs=24)
@@ -217,6 +230,13 @@ PROFILES: dict[str, Profile] = {
                 late_fusion=_CPU_STAGE2,
                 pretrain=_CPU_PRETRAIN,
             ),
+            # DEVIATION: no drop path and no head dropout in the video transformers (the paper
+            # configs': MViTv2-S 0.2 / 0.5, Video Swin-S 0.1 / 0.5): at a quarter of their widths
+            # and depths they underfit with it (regularisation trial above).
+            model_args={
+                Family.VIDEO_TRANSFORMER: _NO_DROPOUT,
+                Family.STAGE2: {"mvit_overrides": _NO_DROPOUT},
+            },
             bootstrap_n=200,
             flop_scales=("smoke", "cpu", "paper"),
             note="reduced input, widths, depths; epochs per family, transformers lr 3e-4",
