@@ -188,6 +188,11 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #     videoswin_b  scratch 31.1 / 38.4   fractal 60.4 / 44.4  (+29.3)
 #   so the stage 0 mostly speeds the MViTv2s up (their 6-epoch gains were 21.0 and 16.0), while
 #   the Swins need it to learn at all in this budget.
+#   Without drop path and head dropout (the cpu profile since 18478e4; committed reruns, same
+#   stage 0s with the same held-out accuracies): known val scratch -> fractal MViTv2-S 82.6 ->
+#   87.8 (+5.2), MViTv2-B 83.4 -> 85.1 (+1.7), VideoSwin-S 49.2 -> 69.1 (+19.9), VideoSwin-B
+#   48.3 -> 69.9 (+21.6): from scratch the MViTv2s converge too, so their gain shrinks to a few
+#   points; the Swins from scratch only leave the label prior after ~12 epochs.
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
