@@ -242,7 +242,7 @@ PROFILES: dict[str, Profile] = {
             },
             bootstrap_n=200,
             flop_scales=("smoke", "cpu", "paper"),
-            note="reduced input, widths, depths; epochs per family, transformers lr 3e-4",
+            note="reduced input, widths, depths; epochs per family; transformers lr 3e-4, no dropout",
         ),
         # ASSUMPTION: 5 temporal test views (the released NUM_ENSEMBLE_VIEWS; the released test
         # loop actually scores one).
