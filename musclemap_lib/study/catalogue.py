@@ -193,6 +193,9 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   87.8 (+5.2), MViTv2-B 83.4 -> 85.1 (+1.7), VideoSwin-S 49.2 -> 69.1 (+19.9), VideoSwin-B
 #   48.3 -> 69.9 (+21.6): from scratch the MViTv2s converge too, so their gain shrinks to a few
 #   points; the Swins from scratch only leave the label prior after ~12 epochs.
+#   Trial (2026-12-06, not in the results): a 10-epoch Swin-S stage 0 (held-out 80.7 %, 5 epochs:
+#   42.7 %) lifts videoswin_s_pt without dropout to 74.0 known val / 50.8 new val (69.1 / 46.1),
+#   +0.7 over its last 20 %: a longer Swin stage 0 helps, but not to 80.
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
