@@ -6,7 +6,7 @@ MuscleMap-Synth profile generated for it, and one :class:`~musclemap_lib.config.
 model family (:class:`~musclemap_lib.study.catalogue.Family`), so each family gets its own
 budget, and the builder options of each family's models at the profile's scale
 (:meth:`Profile.builder_options`). An experiment's own ``train`` fields and ``model_args`` are
-applied on top (:meth:`Profile.train_config`).
+applied on top (:meth:`Profile.train_config`, :meth:`Profile.builder_options`).
 
 Importing this module does not import torch.
 """
