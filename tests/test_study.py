@@ -196,6 +196,30 @@ def test_a_profile_gives_each_family_its_builder_options():
         dataclasses.replace(smoke, model_args={Family.PRETRAIN: {"images": "people"}})
 
 
+def test_a_profile_changes_the_budget_of_one_experiment():
+    smoke = study.get_profile("smoke")
+    swin, mvit = "pretrain_swin_s_fractal", "pretrain_mvitv2_s_fractal"
+    prof = dataclasses.replace(smoke, experiment_train={swin: {"epochs": 3}})
+    assert prof.train_config(study.get_experiment(swin)).epochs == 3
+    assert prof.train_config(study.get_experiment(mvit)) == smoke.train[Family.PRETRAIN]
+    assert (
+        plan_run(study.get_experiment(swin), prof).sha()
+        != plan_run(study.get_experiment(swin), smoke).sha()
+    )
+    # It wins over the experiment's own train fields.
+    rel = study.get_experiment("transm3e_rgbdiff_teacher")
+    prof = dataclasses.replace(smoke, experiment_train={rel.name: {"loss": "bce"}})
+    assert smoke.train_config(rel).loss == "softmax_bce" and prof.train_config(rel).loss == "bce"
+    with pytest.raises(TypeError):
+        prof.experiment_train[rel.name]["epochs"] = 2  # type: ignore[index]
+    with pytest.raises(ValueError, match="known experiments"):
+        dataclasses.replace(smoke, experiment_train={"swin3": {"epochs": 3}})
+    with pytest.raises(ValueError, match="sets epoch, not TrainConfig fields"):
+        dataclasses.replace(smoke, experiment_train={swin: {"epoch": 3}})
+    with pytest.raises(ValueError, match="a baseline that is never trained"):
+        dataclasses.replace(smoke, experiment_train={"random": {"epochs": 3}})
+
+
 def test_the_catalogue_imports_no_torch():
     code = (
         "import sys; import musclemap_lib.study, musclemap_lib.study.book, "

@@ -395,13 +395,13 @@ def profile_table(profile: str) -> Any:
                 }
                 for family, c in v.items()
             ]
-        elif f.name == "model_args":  # builder options per model family, one row each
+        elif f.name in ("model_args", "experiment_train"):  # per family / experiment, a row each
             rows += [
                 {
-                    "setting": f"model_args[{family.value}]",
+                    "setting": f"{f.name}[{getattr(key, 'value', key)}]",
                     "value": ", ".join(f"{k}={x}" for k, x in sorted(args.items())),
                 }
-                for family, args in v.items()
+                for key, args in v.items()
             ]
         else:
             rows.append({"setting": f.name, "value": str(v)})

@@ -6,7 +6,8 @@ MuscleMap-Synth profile generated for it, and one :class:`~musclemap_lib.config.
 model family (:class:`~musclemap_lib.study.catalogue.Family`), so each family gets its own
 budget, and the builder options of each family's models at the profile's scale
 (:meth:`Profile.builder_options`). An experiment's own ``train`` fields and ``model_args`` are
-applied on top (:meth:`Profile.train_config`, :meth:`Profile.builder_options`).
+applied on top (:meth:`Profile.train_config`, :meth:`Profile.builder_options`), and last the
+profile's ``experiment_train`` changes for that one experiment.
 
 Importing this module does not import torch.
 """
@@ -14,7 +15,7 @@ Importing this module does not import torch.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -28,7 +29,7 @@ from musclemap_lib.config import (
     ScaleSpec,
     TrainConfig,
 )
-from musclemap_lib.study.catalogue import Experiment, Family
+from musclemap_lib.study.catalogue import Experiment, Family, get_experiment
 
 TRAINED_FAMILIES: tuple[Family, ...] = tuple(f for f in Family if f.trained)
 
@@ -46,6 +47,9 @@ class Profile:
     # builder options of each family's models at this scale (e.g. no drop path for the small
     # cpu models); an experiment's own model_args win over them
     model_args: Mapping[Family, Mapping[str, Any]] = field(default_factory=dict)
+    # TrainConfig fields changed for one experiment at this profile (e.g. a longer stage 0 for
+    # one backbone); they win over the family's budget and the experiment's own train fields
+    experiment_train: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     bootstrap_n: int = 1000  # bootstrap resamples per split
     seeds: tuple[int, ...] = (0,)  # default seeds of run-all (one; more give mean and spread)
     flop_scales: tuple[str, ...] = ()  # profiles whose model scale the efficiency page counts
@@ -73,13 +77,35 @@ class Profile:
             "model_args",
             MappingProxyType({f: MappingProxyType(dict(a)) for f, a in self.model_args.items()}),
         )
+        known = {f.name for f in fields(TrainConfig)}
+        for name, changes in self.experiment_train.items():
+            exp = get_experiment(name)  # names the known experiments if it is not one
+            if not exp.trained:
+                raise ValueError(
+                    f"profile {self.name!r}: experiment_train for {name!r}, a baseline that is "
+                    "never trained; remove it"
+                )
+            unknown = sorted(set(changes) - known)
+            if unknown:
+                raise ValueError(
+                    f"profile {self.name!r}: experiment_train[{name!r}] sets {', '.join(unknown)}, "
+                    f"not TrainConfig fields (known: {', '.join(sorted(known))})"
+                )
+        object.__setattr__(
+            self,
+            "experiment_train",
+            MappingProxyType(
+                {n: MappingProxyType(dict(c)) for n, c in self.experiment_train.items()}
+            ),
+        )
 
     def train_config(self, exp: Experiment) -> TrainConfig | None:
         """The TrainConfig of ``exp`` at this profile (None for a baseline)."""
         if not exp.trained:
             return None
+        changes = {**exp.train, **self.experiment_train.get(exp.name, {})}
         cfg = self.train[exp.family]
-        return replace(cfg, **exp.train) if exp.train else cfg
+        return replace(cfg, **changes) if changes else cfg
 
     def builder_options(self, exp: Experiment) -> dict[str, Any]:
         """The builder options of ``exp`` at this profile: its family's, then its own."""
