@@ -266,6 +266,14 @@ PROFILES: dict[str, Profile] = {
                 Family.VIDEO_TRANSFORMER: _NO_DROPOUT,
                 Family.STAGE2: {"mvit_overrides": _NO_DROPOUT},
             },
+            # ASSUMPTION: the Swins' stage 0 trains 10 epochs, the other backbones' 5: at 5 the
+            # Swin-S image model reaches 42.7 % held-out, at 10 80.7 %, and videoswin_s_pt (no
+            # dropout, 24 epochs) 74.0 known val against 69.1 (trial of 2026-12-06, stage-0
+            # block of study/catalogue.py); Swin-B follows Swin-S untried.
+            experiment_train={
+                "pretrain_swin_s_fractal": {"epochs": 10},
+                "pretrain_swin_b_fractal": {"epochs": 10},
+            },
             bootstrap_n=200,
             flop_scales=("smoke", "cpu", "paper"),
             note="reduced input, widths, depths; epochs per family; transformers lr 3e-4, no dropout",
