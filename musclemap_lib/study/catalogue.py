@@ -193,9 +193,11 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   87.8 (+5.2), MViTv2-B 83.4 -> 85.1 (+1.7), VideoSwin-S 49.2 -> 69.1 (+19.9), VideoSwin-B
 #   48.3 -> 69.9 (+21.6): from scratch the MViTv2s converge too, so their gain shrinks to a few
 #   points; the Swins from scratch only leave the label prior after ~12 epochs.
-#   Trial (2026-12-06, not in the results): a 10-epoch Swin-S stage 0 (held-out 80.7 %, 5 epochs:
-#   42.7 %) lifts videoswin_s_pt without dropout to 74.0 known val / 50.8 new val (69.1 / 46.1),
-#   +0.7 over its last 20 %: a longer Swin stage 0 helps, but not to 80.
+#   Without dropout a longer Swin stage 0 helps (trial 2026-12-06, then committed at a536947:
+#   the cpu profile's experiment_train gives both Swins' stage 0 10 epochs): Swin-S held-out
+#   80.7 % (5 epochs: 42.7 %), videoswin_s_pt 74.0 known val / 50.8 new val (69.1 / 46.1), known
+#   test 74.8; Swin-B held-out 80.9 % (51.5 %), videoswin_b_pt 75.4 / 49.1 (69.9 / 46.7), known
+#   test 75.3; both on a plateau (0.1 and 0.5 points of change over their last 20 %), under 80.
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.

@@ -200,8 +200,9 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 #   3e-4 run at every epoch after the first (35.8 35.9 34.6 43.7; stopped after 4). So the
 #   epochs stay 24, and the lr 3e-4. The committed Table 2 reruns at 18478e4 (known val from
 #   scratch -> pretrained): MViTv2-S 82.6 -> 87.8, MViTv2-B 83.4 -> 85.1, VideoSwin-S 49.2 ->
-#   69.1, VideoSwin-B 48.3 -> 69.9; TransM3E's chain (not committed, see the reproducibility page):
-#   mvitv2_s_mct 85.6, transm3e 97.3.
+#   69.1, VideoSwin-B 48.3 -> 69.9; the reruns of Tables 3-7 (18478e4): mvitv2_s_mct 85.6,
+#   mvitv2_s_sct 88.2, mvitv2_s_mct_rgb_diff 90.2, mvitv2_s_mct_flow 90.0, transm3e 97.3, its
+#   stage-2 variants and the late fusions 94.5-97.4.
 _NO_DROPOUT = {"drop_path_rate": 0.0, "head_dropout": 0.0}
 _CPU_CNN3D = replace(_CPU_TRAIN, epochs=24)
 _CPU_GCN = replace(_CPU_TRAIN, epochs=30)
@@ -269,7 +270,8 @@ PROFILES: dict[str, Profile] = {
             # ASSUMPTION: the Swins' stage 0 trains 10 epochs, the other backbones' 5: at 5 the
             # Swin-S image model reaches 42.7 % held-out, at 10 80.7 %, and videoswin_s_pt (no
             # dropout, 24 epochs) 74.0 known val against 69.1 (trial of 2026-12-06, stage-0
-            # block of study/catalogue.py); Swin-B follows Swin-S untried.
+            # block of study/catalogue.py); Swin-B followed Swin-S and gained too (held-out 80.9 %
+            # against 51.5 %, videoswin_b_pt 75.4 known val against 69.9).
             experiment_train={
                 "pretrain_swin_s_fractal": {"epochs": 10},
                 "pretrain_swin_b_fractal": {"epochs": 10},
