@@ -198,6 +198,9 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   80.7 % (5 epochs: 42.7 %), videoswin_s_pt 74.0 known val / 50.8 new val (69.1 / 46.1), known
 #   test 74.8; Swin-B held-out 80.9 % (51.5 %), videoswin_b_pt 75.4 / 49.1 (69.9 / 46.7), known
 #   test 75.3; both on a plateau (0.1 and 0.5 points of change over their last 20 %), under 80.
+#   Trial (2026-12-06, not in the results): a 20-epoch Swin-S stage 0 (held-out 95.2 %, 314 s
+#   of training) lifts videoswin_s_pt to 76.9 known val / 51.0 new val (per epoch ... 74.8 76.5
+#   76.0 76.8 76.7 76.7 76.7 76.9): +2.9 over the 10-epoch stage 0, still under 80; not applied.
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
