@@ -193,14 +193,25 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   87.8 (+5.2), MViTv2-B 83.4 -> 85.1 (+1.7), VideoSwin-S 49.2 -> 69.1 (+19.9), VideoSwin-B
 #   48.3 -> 69.9 (+21.6): from scratch the MViTv2s converge too, so their gain shrinks to a few
 #   points; the Swins from scratch only leave the label prior after ~12 epochs.
-#   Without dropout a longer Swin stage 0 helps (trial 2026-12-06, then committed at a536947:
-#   the cpu profile's experiment_train gives both Swins' stage 0 10 epochs): Swin-S held-out
+#   Without dropout a longer Swin stage 0 helps (trial 2026-12-06, committed at a536947 and
+#   replaced at 59300bc, below: both Swins' stage 0 at 10 epochs): Swin-S held-out
 #   80.7 % (5 epochs: 42.7 %), videoswin_s_pt 74.0 known val / 50.8 new val (69.1 / 46.1), known
 #   test 74.8; Swin-B held-out 80.9 % (51.5 %), videoswin_b_pt 75.4 / 49.1 (69.9 / 46.7), known
 #   test 75.3; both on a plateau (0.1 and 0.5 points of change over their last 20 %), under 80.
-#   Trial (2026-12-06, not in the results): a 20-epoch Swin-S stage 0 (held-out 95.2 %, 314 s
-#   of training) lifts videoswin_s_pt to 76.9 known val / 51.0 new val (per epoch ... 74.8 76.5
-#   76.0 76.8 76.7 76.7 76.7 76.9): +2.9 over the 10-epoch stage 0, still under 80; not applied.
+#   Trials (2026-12-06, one host, nothing else running; not in the results): a 20-epoch Swin-S
+#   stage 0 (held-out 95.2 %, 314 s of training) lifts videoswin_s_pt to 76.9 known val / 51.0
+#   new val at lr 3e-4 (per epoch ... 74.8 76.5 76.0 76.8 76.7 76.7 76.7 76.9), +2.9 over the
+#   10-epoch stage 0; from the same stage 0 at lr 6e-4 to 81.5 / 51.7 (... 79.6 80.3 81.3 81.6
+#   81.4 81.5 81.5), at lr 1e-3 to 73.8 / 50.4 (... 70.7 72.2 73.1 73.7 73.8). Swin-S from
+#   scratch with whole (W-MSA, SW-MSA) pairs, depths (2, 2, 6, 2) instead of the scaled (1, 1, 5,
+#   1), lr 3e-4, learned more slowly: 39.6 known val after 19 of 24 epochs against 44.5
+#   (stopped there; ~30 s an epoch against ~18 s).
+#   Since 59300bc the cpu profile gives both Swins' stage 0 20 epochs and the two pretrained
+#   Video Swin rows lr 6e-4 (study/profiles.py). Committed reruns there: Swin-S held-out 95.2 %,
+#   Swin-B 93.7 %; known val / new val videoswin_s_pt 81.5 / 51.7, videoswin_b_pt 79.9 / 51.3
+#   (both +0.2 or less over their last 20 %). The from-scratch Swins at 6e-4 (59300bc, not in
+#   the results) ended lower than at 3e-4: videoswin_s 39.0 / 40.3 (49.2 / 42.1), videoswin_b
+#   41.4 / 41.3 (48.3 / 42.4), so they keep 3e-4 and their 18478e4 runs.
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
