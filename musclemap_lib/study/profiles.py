@@ -214,7 +214,6 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 #   mvitv2_s_sct 88.2, mvitv2_s_mct_rgb_diff 90.2, mvitv2_s_mct_flow 90.0, transm3e 97.3, its
 #   stage-2 variants and the late fusions 94.5-97.4.
 _NO_DROPOUT = {"drop_path_rate": 0.0, "head_dropout": 0.0}
-_SWIN_PT_ROWS = ("videoswin_s_pt", "videoswin_b_pt")
 _CPU_CNN3D = replace(_CPU_TRAIN, epochs=24)
 _CPU_GCN = replace(_CPU_TRAIN, epochs=30)
 _CPU_VIDEO_TRANSFORMER = replace(_CPU_TRAIN, lr=3e-4, epochs=24)
@@ -293,7 +292,8 @@ PROFILES: dict[str, Profile] = {
             experiment_train={
                 "pretrain_swin_s_fractal": {"epochs": 20},
                 "pretrain_swin_b_fractal": {"epochs": 20},
-                **{name: {"lr": 6e-4} for name in _SWIN_PT_ROWS},
+                "videoswin_s_pt": {"lr": 6e-4},
+                "videoswin_b_pt": {"lr": 6e-4},
             },
             bootstrap_n=200,
             flop_scales=("smoke", "cpu", "paper"),
