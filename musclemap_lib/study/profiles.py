@@ -214,7 +214,7 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 #   mvitv2_s_sct 88.2, mvitv2_s_mct_rgb_diff 90.2, mvitv2_s_mct_flow 90.0, transm3e 97.3, its
 #   stage-2 variants and the late fusions 94.5-97.4.
 _NO_DROPOUT = {"drop_path_rate": 0.0, "head_dropout": 0.0}
-_CPU_CNN3D = replace(_CPU_TRAIN, epochs=24)
+_CPU_CNN3D = replace(_CPU_TRAIN, epochs=36)
 _CPU_GCN = replace(_CPU_TRAIN, epochs=30)
 _CPU_VIDEO_TRANSFORMER = replace(_CPU_TRAIN, lr=3e-4, epochs=24)
 # Stage-0 pretraining on generated images (musclemap_lib.pretrain): batches of 64 single frames.
@@ -274,6 +274,7 @@ PROFILES: dict[str, Profile] = {
             # configs': MViTv2-S 0.2 / 0.5, Video Swin-S 0.1 / 0.5): at a quarter of their widths
             # and depths they underfit with it (regularisation trial above).
             model_args={
+                Family.CNN3D: {"dropout": 0.0},
                 Family.VIDEO_TRANSFORMER: _NO_DROPOUT,
                 Family.STAGE2: {"mvit_overrides": _NO_DROPOUT},
             },
