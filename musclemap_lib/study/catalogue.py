@@ -168,9 +168,12 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   across hosts: the same configs and image digest on another 2-core host (env.json platform
 #   fc-v1252, the runs above fc-v1045) gave held-out r50 51.7, mvitv2_s 75.4, mvitv2_b 46.3,
 #   swin_s 44.1, swin_b 48.3 % (above: 52.1, 60.7, 37.3, 42.7, 51.5).
-#   The committed 3-D CNN runs train 24 epochs (study/profiles.py): known val scratch -> fractal
-#   c2d_r50 66.0 -> 82.4 (+16.4), i3d_r50 64.5 -> 80.4 (+15.9), slow_r50 63.1 -> 82.3 (+19.3),
-#   slowfast_r50 63.2 -> 81.2 (+18.0).
+#   The 3-D CNN runs at 24 epochs with head dropout (committed at b167fcd, replaced at c54e8c3):
+#   known val scratch -> fractal c2d_r50 66.0 -> 82.4 (+16.4), i3d_r50 64.5 -> 80.4 (+15.9),
+#   slow_r50 63.1 -> 82.3 (+19.3), slowfast_r50 63.2 -> 81.2 (+18.0). At 36 epochs without head
+#   dropout (study/profiles.py; the committed runs since c54e8c3) both rows converge and the gain
+#   shrinks: c2d_r50 86.3 -> 93.8 (+7.5), i3d_r50 85.2 -> 94.9 (+9.7), slow_r50 88.2 -> 93.6
+#   (+5.4), slowfast_r50 83.5 -> 93.2 (+9.7).
 #   The committed video-transformer runs fine-tune at lr 3e-4 (study/profiles.py), from stage 0s
 #   retrained on fc-v1147, whose held-out accuracies equal fc-v1045's (60.7, 37.3, 42.7, 51.5 %):
 #     mvitv2_s     scratch 29.2 / 38.4   fractal 50.2 / 42.9  (+21.0; per epoch 35.5 36.0 45.1
