@@ -196,6 +196,9 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   87.8 (+5.2), MViTv2-B 83.4 -> 85.1 (+1.7), VideoSwin-S 49.2 -> 69.1 (+19.9), VideoSwin-B
 #   48.3 -> 69.9 (+21.6): from scratch the MViTv2s converge too, so their gain shrinks to a few
 #   points; the Swins from scratch only leave the label prior after ~12 epochs.
+#   The from-scratch Swins train 36 epochs since 7a42e99 / f177fab (study/profiles.py): known val
+#   VideoSwin-S 61.7 (49.2 at 24), VideoSwin-B 66.9 (48.3), so the gains over them are 19.8 and
+#   13.0 (pretrained 81.5 and 79.9).
 #   Without dropout a longer Swin stage 0 helps (trial 2026-12-06, committed at a536947 and
 #   replaced at 59300bc, below: both Swins' stage 0 at 10 epochs): Swin-S held-out
 #   80.7 % (5 epochs: 42.7 %), videoswin_s_pt 74.0 known val / 50.8 new val (69.1 / 46.1), known

@@ -246,8 +246,8 @@ PROFILES: dict[str, Profile] = {
             flop_scales=("smoke",),
             note="plumbing only: numbers are not meaningful",
         ),
-        # The default study on a 2-core CPU (all of Tables 2-7; about 3 hours, measured stage by
-        # stage in results/cpu/reproduce.json).
+        # The default study on a 2-core CPU (all of Tables 2-7; the wall times in its records sum to
+        # about 4.6 hours).
         # DEVIATION: 8 frames x 64 px at rate 4 (the paper: 224 px crops; released: 16 frames at
         # rate 4), widths and depths scaled by CPU_SCALE, few epochs, one evaluation view (2
         # views cost ~25 s more per run; smoke and paper use several), 200 bootstrap resamples
@@ -255,7 +255,7 @@ PROFILES: dict[str, Profile] = {
         # DEVIATION (known limit): the paper's video models start from ImageNet-1K weights
         # (section 4.5); here every video model starts from a generated fractal stage 0 of its
         # image backbone (study/catalogue.py; known val scratch -> fractal, committed runs:
-        # c2d_r50 86.3 -> 93.8, mvitv2_s 82.6 -> 87.8, videoswin_s 49.2 -> 81.5). The trials behind
+        # c2d_r50 86.3 -> 93.8, mvitv2_s 82.6 -> 87.8, videoswin_s 61.7 -> 81.5). The trials behind
         # the cpu data set's design are recorded in musclemap_lib/synth/writer.py beside
         # PROFILES["cpu"].
         Profile(
