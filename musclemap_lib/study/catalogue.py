@@ -196,9 +196,6 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   87.8 (+5.2), MViTv2-B 83.4 -> 85.1 (+1.7), VideoSwin-S 49.2 -> 69.1 (+19.9), VideoSwin-B
 #   48.3 -> 69.9 (+21.6): from scratch the MViTv2s converge too, so their gain shrinks to a few
 #   points; the Swins from scratch only leave the label prior after ~12 epochs.
-#   The from-scratch Swins train 36 epochs since 7a42e99 / f177fab (study/profiles.py): known val
-#   VideoSwin-S 61.7 (49.2 at 24), VideoSwin-B 66.9 (48.3), so the gains over them are 19.8 and
-#   13.0 (pretrained 81.5 and 79.9).
 #   Without dropout a longer Swin stage 0 helps (trial 2026-12-06, committed at a536947 and
 #   replaced at 59300bc, below: both Swins' stage 0 at 10 epochs): Swin-S held-out
 #   80.7 % (5 epochs: 42.7 %), videoswin_s_pt 74.0 known val / 50.8 new val (69.1 / 46.1), known
@@ -217,8 +214,11 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   Swin-B 93.7 %; known val / new val videoswin_s_pt 81.5 / 51.7, videoswin_b_pt 79.9 / 51.3
 #   (0.2 and 0.4 points of change over their last 20 %). The from-scratch Swins at 6e-4 (59300bc, not in
 #   the results) ended lower than at 3e-4: videoswin_s 39.0 / 40.3 (49.2 / 42.1), videoswin_b
-#   41.4 / 41.3 (48.3 / 42.4), so they keep 3e-4 and their 18478e4 runs; videoswin_s at 1.5e-4
-#   (trial, not in the results) ended lower too: 42.7 / 41.3.
+#   41.4 / 41.3 (48.3 / 42.4), so they keep 3e-4; videoswin_s at 1.5e-4 (trial, not in the
+#   results) ended lower too: 42.7 / 41.3 (all at 24 epochs).
+#   The from-scratch Swins train 36 epochs since 7a42e99 / f177fab (study/profiles.py): known val
+#   VideoSwin-S 61.7 (49.2 at 24), VideoSwin-B 66.9 (48.3), so the gains over them are 19.8 and
+#   13.0 (pretrained 81.5 and 79.9).
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.

@@ -290,8 +290,8 @@ PROFILES: dict[str, Profile] = {
             # 10-epoch one and 76.9 from the 20-epoch one at lr 3e-4; from the 20-epoch one at lr
             # 6e-4 81.5 (new val 51.7; +0.2 over its last 20 %), at 1e-3 73.8 (new val 50.4).
             # Swin-B follows Swin-S (videoswin_b_pt 79.9 known val). The from-scratch Swins keep
-            # 3e-4: at 6e-4 they end lower (videoswin_s 39.0, videoswin_b 41.4 known val against
-            # 49.2 and 48.3 at 3e-4), and so does videoswin_s at 1.5e-4 (42.7); each row of a pair
+            # 3e-4: at 6e-4 they end lower (24 epochs: videoswin_s 39.0, videoswin_b 41.4 known val
+            # against 49.2 and 48.3 at 3e-4), and so does videoswin_s at 1.5e-4 (42.7); each row of a pair
             # trains at the lr better on its known val.
             experiment_train={
                 "pretrain_swin_s_fractal": {"epochs": 20},
