@@ -212,8 +212,8 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   Since 59300bc the cpu profile gives both Swins' stage 0 20 epochs and the two pretrained
 #   Video Swin rows lr 6e-4 (study/profiles.py). Committed reruns there: Swin-S held-out 95.2 %,
 #   Swin-B 93.7 %; known val / new val videoswin_s_pt 81.5 / 51.7, videoswin_b_pt 79.9 / 51.3
-#   (0.2 and 0.4 points of change over their last 20 %). The from-scratch Swins at 6e-4 (59300bc, not in
-#   the results) ended lower than at 3e-4: videoswin_s 39.0 / 40.3 (49.2 / 42.1), videoswin_b
+#   (0.2 and 0.4 points of change over their last 20 %). The from-scratch Swins at 6e-4 (59300bc,
+#   not in the results) ended lower than at 3e-4: videoswin_s 39.0 / 40.3 (49.2 / 42.1), videoswin_b
 #   41.4 / 41.3 (48.3 / 42.4), so they keep 3e-4; videoswin_s at 1.5e-4 (trial, not in the
 #   results) ended lower too: 42.7 / 41.3 (all at 24 epochs).
 #   The from-scratch Swins train 36 epochs since 7a42e99 / f177fab (study/profiles.py): known val

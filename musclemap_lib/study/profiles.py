@@ -191,10 +191,10 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 #   MViTv2 / Video Swin of Tables 2-7, and TransM3E's MViTv2-S branch in stage 2), which miss
 #   the known-test target of 80 with it (60.9-74.5); at 24 epochs head dropout 0 was not enough
 #   for the 3-D CNNs from scratch (74.2, still rising).
-#   Trial (2026-12-06, applied at c54e8c3): c2d_r50 from scratch, head dropout 0, 36 epochs: 22.8 23.9
-#   23.9 31.1 36.1 42.1 45.1 48.0 50.7 54.9 55.7 58.7 60.9 62.9 67.2 67.8 70.1 74.4 77.0 79.0
-#   79.6 79.7 82.2 82.8 84.1 84.0 83.7 84.8 85.1 85.7 86.0 85.9 86.2 86.2 86.2 86.3 (new val
-#   53.6; 1.2 points of change over its last 20 %), 559 s of training: from scratch the 3-D
+#   Trial (2026-12-06, applied at c54e8c3): c2d_r50 from scratch, head dropout 0, 36 epochs:
+#   22.8 23.9 23.9 31.1 36.1 42.1 45.1 48.0 50.7 54.9 55.7 58.7 60.9 62.9 67.2 67.8 70.1 74.4
+#   77.0 79.0 79.6 79.7 82.2 82.8 84.1 84.0 83.7 84.8 85.1 85.7 86.0 85.9 86.2 86.2 86.2 86.3
+#   (new val 53.6; 1.2 points of change over its last 20 %), 559 s of training: from scratch the 3-D
 #   CNNs are held back by budget and dropout, not by the missing stage 0. Its pretrained pair,
 #   c2d_r50_pt with the same recipe (trial, same day): 93.8 known val / 56.4 new val (... 92.7
 #   93.1 93.5 93.6 93.7 93.8 93.7 93.8; 1.1 points over its last 20 %), so the gain shrinks from
@@ -291,8 +291,8 @@ PROFILES: dict[str, Profile] = {
             # 6e-4 81.5 (new val 51.7; +0.2 over its last 20 %), at 1e-3 73.8 (new val 50.4).
             # Swin-B follows Swin-S (videoswin_b_pt 79.9 known val). The from-scratch Swins keep
             # 3e-4: at 6e-4 they end lower (24 epochs: videoswin_s 39.0, videoswin_b 41.4 known val
-            # against 49.2 and 48.3 at 3e-4), and so does videoswin_s at 1.5e-4 (42.7); each row of a pair
-            # trains at the lr better on its known val.
+            # against 49.2 and 48.3 at 3e-4), and so does videoswin_s at 1.5e-4 (42.7); each row of
+            # a pair trains at the lr better on its known val.
             experiment_train={
                 "pretrain_swin_s_fractal": {"epochs": 20},
                 "pretrain_swin_b_fractal": {"epochs": 20},
