@@ -302,6 +302,9 @@ PROFILES: dict[str, Profile] = {
                 # VideoSwin-S's known val was still rising (49.2, 2.4 points over its last 20 %);
                 # at 36 it ends at 61.7 (1.3 over its last 20 %; 7a42e99). VideoSwin-B at 24 moved
                 # 0.8 (48.3) as its cosine schedule ended, as the 3-D CNNs' 24-epoch curves did.
+                # Trial (not applied): videoswin_s with 48 epochs ends at 68.1 known val / 47.7
+                # new val (1.0 over its last 20 %), 817 s of training: every longer cosine
+                # schedule ends higher and flat, still far from 80.
                 "videoswin_s": {"epochs": 36},
                 "videoswin_b": {"epochs": 36},
             },
