@@ -202,7 +202,7 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 #   CNNs (cnn3d budget and model_args below) train 36 epochs without head dropout; the eight
 #   committed reruns (known val scratch -> fractal, change over the last 20 % in brackets): C2D
 #   86.3 [1.2] -> 93.8 [1.1], I3D 85.2 [0.9] -> 94.9 [0.5], Slow 88.2 [1.4] -> 93.6 [0.9],
-#   SlowFast 83.5 [1.6] -> 93.2 [0.6]; 8.5-11 minutes a run, ~80 minutes for the eight.
+#   SlowFast 83.5 [1.6] -> 93.2 [0.6]; 8.5-11 minutes a run, ~79 minutes for the eight.
 # Budget trial (2026-12-06, one host, nothing else running, known val per epoch; stage 0s
 #   retrained here reach the held-out accuracies above: mvitv2_s 60.7 %): 12 epochs instead of
 #   24 do not reach the plateau without the regularisation either: mvitv2_s_pt (lr 3e-4, drop
@@ -275,7 +275,9 @@ PROFILES: dict[str, Profile] = {
             ),
             # DEVIATION: no drop path and no head dropout in the video transformers (the paper
             # configs': MViTv2-S 0.2 / 0.5, Video Swin-S 0.1 / 0.5): at a quarter of their widths
-            # and depths they underfit with it (regularisation trial above).
+            # and depths they underfit with it (regularisation trial above). No head dropout in
+            # the 3-D CNNs either (PySlowFast's 0.5): with it c2d_r50 from scratch ended at 66.0
+            # known val after 24 epochs, without it at 86.3 after 36 (trial above).
             model_args={
                 Family.CNN3D: {"dropout": 0.0},
                 Family.VIDEO_TRANSFORMER: _NO_DROPOUT,
@@ -301,7 +303,8 @@ PROFILES: dict[str, Profile] = {
                 # ASSUMPTION: the from-scratch Swins train 36 epochs, not the family's 24: at 24
                 # VideoSwin-S's known val was still rising (49.2, 2.4 points over its last 20 %);
                 # at 36 it ends at 61.7 (1.3 over its last 20 %; 7a42e99). VideoSwin-B at 24 moved
-                # 0.8 (48.3) as its cosine schedule ended, as the 3-D CNNs' 24-epoch curves did.
+                # 0.8 (48.3) as its cosine schedule ended, as the 3-D CNNs' 24-epoch curves did;
+                # at 36 it ends at 66.9 (1.4; f177fab).
                 # Trial (not applied): videoswin_s with 48 epochs ends at 68.1 known val / 47.7
                 # new val (1.0 over its last 20 %), 817 s of training: every longer cosine
                 # schedule ends higher and flat, still far from 80.
