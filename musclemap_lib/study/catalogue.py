@@ -218,7 +218,12 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   results) ended lower too: 42.7 / 41.3 (all at 24 epochs).
 #   The from-scratch Swins train 36 epochs since 7a42e99 / f177fab (study/profiles.py): known val
 #   VideoSwin-S 61.7 (49.2 at 24), VideoSwin-B 66.9 (48.3), so the gains over them are 19.8 and
-#   13.0 (pretrained 81.5 and 79.9).
+#   13.0 (pretrained 81.5 and 79.9). The pretrained Swins train 36 epochs too since 695fcce /
+#   b81da07 (each pair shares its budget; same stage 0s, retrained bit for bit): known val / new
+#   val videoswin_s_pt 88.6 / 53.1, videoswin_b_pt 88.5 / 53.4 (1.2 and 1.0 points of change
+#   over their last 20 %), so the gains are 26.9 and 21.6. MViTv2-B's stage 0 trains 20 epochs
+#   since then as well (study/profiles.py): held-out 96.9 % (37.3 % at 5), and mvitv2_b_pt
+#   ends at 92.7 / 58.4 (85.1 / 54.8 from the 5-epoch stage 0), a gain of 9.3 (was 1.7).
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
