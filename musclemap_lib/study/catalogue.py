@@ -225,7 +225,8 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   since then as well (study/profiles.py): held-out 96.9 % (37.3 % at 5), and mvitv2_b_pt
 #   ends at 92.7 / 58.4 (85.1 / 54.8 from the 5-epoch stage 0), a gain of 9.3 (was 1.7).
 #   Trial (not applied; study/profiles.py): MViTv2-S's stage 0 at 20 epochs, held-out 98.2 %,
-#   and mvitv2_s_pt from it 97.3 / 56.9 (87.8 / 54.0), a gain of 14.7.
+#   and mvitv2_s_pt from it 97.3 / 56.9 (87.8 / 54.0), a gain of 14.7; mvitv2_s_mct 95.2 / 56.2
+#   (85.6 / 54.6).
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.

@@ -307,8 +307,10 @@ PROFILES: dict[str, Profile] = {
                 # Trial (2026-12-06, not applied): MViTv2-S's stage 0 with 20 epochs reaches 98.2 %
                 # held-out (60.7 % at 5; 717 s of training), and mvitv2_s_pt from it 97.3 known
                 # val / 56.9 new val (0.2 over its last 20 %; 87.8 / 54.0 from the 5-epoch stage
-                # 0), a gain of 14.7. Not applied yet: every MViTv2-S stage 1 of Tables 3-7 starts
-                # from the same stage 0, so it means rerunning them and all of stage 2 (~85 min).
+                # 0), a gain of 14.7; TransM3E's RGB stage 1 mvitv2_s_mct from it 95.2 / 56.2
+                # (85.6 / 54.6; 1.1 over its last 20 %). Not applied yet: every MViTv2-S stage 1
+                # of Tables 3-7 starts from the same stage 0, so it means rerunning them and all of
+                # stage 2 (~85 min).
                 # ASSUMPTION: the pretrained Swins train 36 epochs, as their from-scratch rows do
                 # (each pair shares its budget): videoswin_s_pt ends at 88.6 known val / 53.1 new
                 # val (1.2 over its last 20 %; 81.5 / 51.7 at 24 epochs), videoswin_b_pt at 88.5 /
