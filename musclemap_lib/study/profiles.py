@@ -324,7 +324,9 @@ PROFILES: dict[str, Profile] = {
                 # at 36 it ends at 66.9 (1.4; f177fab).
                 # Trial (not applied): videoswin_s with 48 epochs ends at 68.1 known val / 47.7
                 # new val (1.0 over its last 20 %), 817 s of training: every longer cosine
-                # schedule ends higher and flat, still far from 80.
+                # schedule ends higher and flat, still far from 80. With 72 epochs (trial, not
+                # applied) it ends at 77.7 / 50.8 (1.2 over its last 20 %; ~17.5 s an epoch): twice
+                # the budget of its pretrained row, still under 80.
                 "videoswin_s": {"epochs": 36},
                 "videoswin_b": {"epochs": 36},
             },
