@@ -326,7 +326,7 @@ PROFILES: dict[str, Profile] = {
                 # new val (1.0 over its last 20 %), 817 s of training: every longer cosine
                 # schedule ends higher and flat, still far from 80. With 72 epochs (trial, not
                 # applied) it ends at 77.7 / 50.8 (1.2 over its last 20 %; ~17.5 s an epoch): twice
-                # the budget of its pretrained row, still under 80.
+                # the 36 epochs of the committed pair, still under 80.
                 "videoswin_s": {"epochs": 36},
                 "videoswin_b": {"epochs": 36},
             },
