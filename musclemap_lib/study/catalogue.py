@@ -224,9 +224,9 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   over their last 20 %), so the gains are 26.9 and 21.6. MViTv2-B's stage 0 trains 20 epochs
 #   since then as well (study/profiles.py): held-out 96.9 % (37.3 % at 5), and mvitv2_b_pt
 #   ends at 92.7 / 58.4 (85.1 / 54.8 from the 5-epoch stage 0), a gain of 9.3 (was 1.7).
-#   Trial (not applied; study/profiles.py): MViTv2-S's stage 0 at 20 epochs, held-out 98.2 %,
-#   and mvitv2_s_pt from it 97.3 / 56.9 (87.8 / 54.0), a gain of 14.7; mvitv2_s_mct 95.2 / 56.2
-#   (85.6 / 54.6).
+#   MViTv2-S's stage 0 trains 20 epochs too (a trial, then the profile and the committed reruns
+#   of every MViTv2-S stage 1 and stage 2; study/profiles.py): held-out 98.2 % (60.7 % at 5),
+#   mvitv2_s_pt 97.3 / 56.9 (87.8 / 54.0), a gain of 14.7; mvitv2_s_mct 95.2 / 56.2 (85.6 / 54.6).
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
