@@ -247,7 +247,7 @@ PROFILES: dict[str, Profile] = {
             note="plumbing only: numbers are not meaningful",
         ),
         # The default study on a 2-core CPU (all of Tables 2-7; the wall times in its records sum to
-        # about 4.9 hours).
+        # about 4.8 hours).
         # DEVIATION: 8 frames x 64 px at rate 4 (the paper: 224 px crops; released: 16 frames at
         # rate 4), widths and depths scaled by CPU_SCALE, few epochs, one evaluation view (2
         # views cost ~25 s more per run; smoke and paper use several), 200 bootstrap resamples
