@@ -81,6 +81,46 @@ def mean_average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
     return float(np.nanmean(ap))
 
 
+def resampled_map(scores: np.ndarray, targets: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The mAP of many resamples of the clips at once, each given as clip counts.
+
+    Resample ``b`` holds clip ``i`` ``counts[b, i]`` times. Its mAP equals
+    :func:`mean_average_precision` of the rows repeated that often (tested against it): per class,
+    AP is the sum over the distinct scores, from the highest, of the recall gained at that score
+    times the precision there (scikit-learn's step-wise AP), with tied scores counted together.
+    One sort per class serves every resample, so 200 resamples of 500 clips take milliseconds
+    instead of 200 scikit-learn calls.
+
+    Args:
+        scores: ``(N, C)`` float scores (validated by the caller).
+        targets: ``(N, C)`` 0/1 labels.
+        counts: ``(B, N)`` non-negative integer clip counts.
+
+    Returns:
+        ``(B,)`` mAP per resample; ``NaN`` where a resample holds no positive of any class.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    ap_sum = np.zeros(counts.shape[0])
+    present = np.zeros(counts.shape[0])
+    for c in range(scores.shape[1]):
+        order = np.argsort(-scores[:, c], kind="stable")
+        s_sorted = scores[order, c]
+        y_sorted = targets[order, c].astype(np.float64)
+        # the last position of each run of equal scores: thresholds as scikit-learn takes them
+        ends = np.flatnonzero(np.r_[s_sorted[1:] != s_sorted[:-1], True])
+        w = counts[:, order]
+        tp = np.cumsum(w * y_sorted, axis=1)[:, ends]  # (B, thresholds)
+        seen = np.cumsum(w, axis=1)[:, ends]
+        total = tp[:, -1]
+        gained = np.diff(tp, axis=1, prepend=0.0)
+        precision = np.divide(tp, seen, out=np.zeros_like(tp), where=seen > 0)
+        has = total > 0  # a class with no positive in a resample has no AP there
+        ap = np.divide((gained * precision).sum(axis=1), total, out=np.zeros_like(total), where=has)
+        ap_sum += ap
+        present += has
+    return np.divide(ap_sum, present, out=np.full_like(ap_sum, np.nan), where=present > 0)
+
+
 def bootstrap_map(
     scores: np.ndarray,
     targets: np.ndarray,
@@ -111,14 +151,12 @@ def bootstrap_map(
     point = mean_average_precision(scores, targets)  # also rejects targets with no positive
     rng = np.random.default_rng(seed)
     num_clips = scores.shape[0]
-    values = np.empty(n)
+    # Each resample as clip counts (how often each clip was drawn): the same draws, in the same
+    # order, as indexing scores[idx] one resample at a time, scored all at once.
+    counts = np.empty((n, num_clips), dtype=np.int64)
     for b in range(n):
-        idx = rng.integers(0, num_clips, size=num_clips)
-        t = targets[idx]
-        if t.sum() == 0:  # a resample with no positive at all: its mAP is undefined
-            values[b] = np.nan
-            continue
-        values[b] = mean_average_precision(scores[idx], t)
+        counts[b] = np.bincount(rng.integers(0, num_clips, size=num_clips), minlength=num_clips)
+    values = resampled_map(scores, targets, counts)
     values = values[~np.isnan(values)]
     if values.size == 0:  # every resample lacked a positive: only the point itself is known
         return point, point

@@ -6,6 +6,7 @@ from musclemap_lib.evaluation.metrics import (
     bootstrap_map,
     mean_average_precision,
     per_muscle_average_precision,
+    resampled_map,
 )
 
 
@@ -87,3 +88,49 @@ def test_bootstrap_rejects_bad_arguments() -> None:
         bootstrap_map(targets * 1.0, targets, level=1.5)
     with pytest.raises(ValueError, match="no class has a positive"):
         bootstrap_map(np.zeros((3, 3)), np.zeros((3, 3), dtype=int))
+
+
+def _sklearn_bootstrap_values(scores, targets, n, seed):
+    """The resampled mAPs the slow way: one scikit-learn mAP per resample (the reference)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        idx = rng.integers(0, scores.shape[0], size=scores.shape[0])
+        t = targets[idx]
+        out.append(mean_average_precision(scores[idx], t) if t.sum() else np.nan)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_resampled_map_equals_sklearn_per_resample(ties: bool) -> None:
+    # Tied scores across clips with different labels, rare classes that some resamples lack, and
+    # a class with no positive at all: every case of the step-wise AP.
+    rng = np.random.default_rng(11)
+    targets = (rng.random((60, 6)) < [0.3, 0.5, 0.05, 0.2, 0.02, 0.0]).astype(int)
+    scores = rng.normal(size=(60, 6)) + targets
+    if ties:
+        scores = np.round(scores, 0)
+    n, seed = 150, 4
+    expected = _sklearn_bootstrap_values(scores, targets, n, seed)
+    rng = np.random.default_rng(seed)
+    counts = np.stack([np.bincount(rng.integers(0, 60, size=60), minlength=60) for _ in range(n)])
+    got = resampled_map(scores.astype(float), targets, counts)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_resampled_map_is_nan_without_any_positive() -> None:
+    scores = np.array([[0.2, 0.1], [0.9, 0.4], [0.5, 0.5]])
+    targets = np.array([[1, 0], [0, 0], [0, 1]])
+    counts = np.array([[0, 3, 0], [1, 1, 1]])  # the first resample holds only the negative clip
+    got = resampled_map(scores, targets, counts)
+    assert np.isnan(got[0])
+    assert got[1] == pytest.approx(mean_average_precision(scores, targets))
+
+
+def test_bootstrap_interval_is_the_quantiles_of_the_sklearn_resamples() -> None:
+    rng = np.random.default_rng(5)
+    targets = (rng.random((120, 20)) < 0.15).astype(int)
+    scores = np.round(rng.normal(size=(120, 20)) + targets, 1)
+    values = _sklearn_bootstrap_values(scores, targets, 100, 2)
+    expected = np.quantile(values[~np.isnan(values)], [0.025, 0.975])
+    np.testing.assert_allclose(bootstrap_map(scores, targets, n=100, seed=2), expected, atol=1e-12)
