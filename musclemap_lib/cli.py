@@ -94,6 +94,27 @@ def _run_all(p: argparse.ArgumentParser) -> None:
     _wait(p)
 
 
+def _reproduce(p: argparse.ArgumentParser) -> None:
+    _profile(p)
+    p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        help="training notebooks at once, each on cores // jobs torch threads (default: the "
+        "profile's: 2 for cpu, 1 otherwise)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 # name -> (help, argument adder, "module:function")
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] = {
     "synth": ("generate MuscleMap-Synth", _synth, "musclemap_lib.synth.writer:cli_synth"),
@@ -134,7 +155,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], str]] 
     ),
     "reproduce": (
         "the whole study for a profile: data, every experiment, summary, notebooks, book",
-        _profile,
+        _reproduce,
         "musclemap_lib.study.commands:cli_reproduce",
     ),
     "book": (

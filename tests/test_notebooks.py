@@ -70,5 +70,6 @@ def test_training_notebook_declares_the_documented_parameters():
         "profile": "str",
         "seed": "int",
         "data": "str",
+        "threads": "int",
     }
     assert params["profile"]["default"] == '"cpu"'

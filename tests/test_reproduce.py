@@ -7,6 +7,7 @@ monkeypatched ``paths.results_dir`` would not reach them, while a copy has its o
 ``repo_root()`` and so its own ``results/`` and ``book/``. The data is a small subset of a freshly
 generated MuscleMap-Synth smoke set (``MUSCLEMAP_DATA_ROOT``), as in tests/test_cli.py.
 
+It runs with ``--jobs 2``, as the cpu profile does by default: two training notebooks at a time.
 Checked: every experiment's notebook was executed by papermill (and the other notebooks too),
 the book built without a warning (``build_book`` runs ``-n -W`` and raises on a failed build),
 each table page holds a number in every row of the paper's
@@ -88,7 +89,18 @@ def _run_smoke_study(tmp_path_factory: pytest.TempPathFactory) -> dict:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "musclemap_lib.cli", "reproduce", "--profile", "smoke"],
+        # two jobs: the training phase as the cpu profile runs it (its default), dependencies
+        # first, each kernel on half the cores
+        [
+            sys.executable,
+            "-m",
+            "musclemap_lib.cli",
+            "reproduce",
+            "--profile",
+            "smoke",
+            "--jobs",
+            "2",
+        ],
         cwd=base,
         env=env,
         capture_output=True,
@@ -132,6 +144,8 @@ def test_reproduce_prints_every_step_and_where_the_book_is(smoke_study):
         assert re.search(rf"\d+\.\d s  notebook 10_train_eval {name} ", stdout), name
     for step in ("data", "summary", "efficiency", "book"):
         assert re.search(rf"\d+\.\d s  {step}\b", stdout), step
+    n = len(study.experiments_for_tables())
+    assert re.search(rf"\d+\.\d s  training +{n} notebooks, 2 at a time", stdout)
     print(f"smoke reproduce: {smoke_study['seconds']:.0f} s")
 
 

@@ -189,10 +189,11 @@ def cli_run_all(args: Any) -> int:
 
 
 def cli_reproduce(args: Any) -> int:
-    """``musclemap reproduce --profile P [--data DIR]``: the whole study, then where the book is."""
+    """``musclemap reproduce --profile P [--data DIR] [--jobs N]``: the whole study, then where
+    the book is."""
     from musclemap_lib.study.reproduce import reproduce
 
-    report = reproduce(args.profile, args.data)
+    report = reproduce(args.profile, args.data, jobs=args.jobs)
     print(report.format())
     return 0
 

@@ -53,9 +53,14 @@ class Profile:
     bootstrap_n: int = 1000  # bootstrap resamples per split
     seeds: tuple[int, ...] = (0,)  # default seeds of run-all (one; more give mean and spread)
     flop_scales: tuple[str, ...] = ()  # profiles whose model scale the efficiency page counts
+    # training notebooks that `make reproduce` runs at once, each on cores // jobs torch threads
+    # (a run starts once its dependencies have finished); 1 = one after another on every core
+    jobs: int = 1
     note: str = ""  # how this profile departs from the paper
 
     def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ValueError(f"profile {self.name!r}: jobs must be at least 1, got {self.jobs}")
         missing = [f.value for f in TRAINED_FAMILIES if f not in self.train]
         if missing:
             raise ValueError(f"profile {self.name!r} has no TrainConfig for {', '.join(missing)}")
@@ -333,6 +338,16 @@ PROFILES: dict[str, Profile] = {
             },
             bootstrap_n=200,
             flop_scales=("smoke", "cpu", "paper"),
+            # ASSUMPTION: two training notebooks at a time, one torch thread each. Measured on
+            # this 2-core machine (2026-12-06, nothing else running): training clips/s of one
+            # 2-thread run against two 1-thread runs side by side (bench_train.py): MViTv2-S 115
+            # -> 68 + 67, C2D 178 -> 96 + 100, HD-GCN 221 -> 203 + 204, TransM3E 57 -> 37 + 38;
+            # whole runs (3 epochs of mvitv2_s and of c2d_r50 with evaluation, `musclemap
+            # train`): 146 s one after the other, 106 s side by side. A 2-thread step leaves a
+            # core idle in the single-threaded data loading, validation bookkeeping and small
+            # kernels. Runs on one thread do not repeat the 2-thread runs' numbers bit for bit
+            # (the summation order changes); their records say how many threads they had.
+            jobs=2,
             note="reduced input and models; epochs per family; lr 3e-4 (Swin pt 6e-4); no dropout",
         ),
         # ASSUMPTION: 5 temporal test views (the released NUM_ENSEMBLE_VIEWS; the released test

@@ -11,8 +11,11 @@ re-renders. ``musclemap book`` builds the book alone (:mod:`musclemap_lib.study.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
+import os
+import queue
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +52,9 @@ def runs_dir(profile: str) -> Path:
 
 
 # ---- one experiment (what the training notebook calls) -------------------------------------------
-def train_eval(experiment: str, profile: str, seed: int = 0, data: str = "") -> dict[str, Any]:
+def train_eval(
+    experiment: str, profile: str, seed: int = 0, data: str = "", threads: int = 0
+) -> dict[str, Any]:
     """Train and evaluate one experiment (skipped when its result is up to date).
 
     Args:
@@ -57,11 +62,19 @@ def train_eval(experiment: str, profile: str, seed: int = 0, data: str = "") -> 
         profile: ``smoke``, ``cpu`` or ``paper``.
         seed: the run's seed.
         data: data folder; empty for the profile's MuscleMap-Synth folder.
+        threads: torch CPU threads of the run (0: leave the process's setting; ``reproduce``
+            passes ``cores // jobs`` when it runs several notebooks at once).
 
     Returns:
         The run's ``metrics.json`` content plus ``status`` (trained, evaluated or skipped) and
         ``folder``.
     """
+    if threads < 0:
+        raise ValueError(f"threads must be 0 (unchanged) or a positive count, got {threads}")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     out = pipeline.run_experiment(experiment, profile, seed, data or None, progress=False)
     return {**out.metrics, "status": out.status, "folder": str(out.folder)}
 
@@ -85,11 +98,12 @@ def execute_training_notebook(
     data: str = "",
     output: Path | None = None,
     kernel: Any = None,
+    threads: int = 0,
 ) -> Path:
     """Execute ``notebooks/10_train_eval.ipynb`` for one experiment with papermill.
 
     Args:
-        experiment, profile, seed, data: the notebook's parameters.
+        experiment, profile, seed, data, threads: the notebook's parameters.
         output: the executed copy (default ``book/runs/<profile>/<experiment>.ipynb``).
         kernel: a started-or-not ``jupyter_client.KernelManager`` to run in (None: a fresh
             kernel for this notebook).
@@ -98,16 +112,27 @@ def execute_training_notebook(
         The executed copy.
     """
     output = output or runs_dir(profile) / f"{experiment}.ipynb"
-    params = {"experiment": experiment, "profile": profile, "seed": seed, "data": data}
-    return execute_notebook(notebooks_dir() / TRAIN_NOTEBOOK, output, params, kernel)
+    params = {
+        "experiment": experiment,
+        "profile": profile,
+        "seed": seed,
+        "data": data,
+        "threads": threads,
+    }
+    return execute_notebook(notebooks_dir() / TRAIN_NOTEBOOK, output, params, kernel, list(params))
 
 
 def execute_notebook(
-    source: Path, output: Path, parameters: dict[str, Any], kernel: Any = None
+    source: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    kernel: Any = None,
+    required: Sequence[str] = (),
 ) -> Path:
     """Run one notebook with papermill (kernel ``python3``, cell output logged).
 
-    Only the parameters that the notebook's ``parameters`` cell declares are passed. With
+    Only the parameters that the notebook's ``parameters`` cell declares are passed; those named
+    in ``required`` must be declared (a ``ValueError`` says which are not). With
     ``kernel`` (a ``jupyter_client.KernelManager``) the notebook runs in that kernel, which stays
     alive afterwards; the caller shuts it down.
     """
@@ -115,6 +140,13 @@ def execute_notebook(
 
     declared = pm.inspect_notebook(str(source))
     params = {k: v for k, v in parameters.items() if k in declared}
+    missing = [k for k in required if k not in declared]
+    if missing:
+        # papermill skips a parameter line it cannot parse (e.g. an odd comment) without a word
+        raise ValueError(
+            f"{source} does not declare the parameter(s) {', '.join(missing)} that papermill "
+            "must set; fix its parameters cell (one `name: type = value  # help` per line)"
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     extra = {"km": kernel} if kernel is not None else {}
     pm.execute_notebook(
@@ -138,6 +170,9 @@ class Step:
     name: str  # short name of the step
     detail: str  # what it produced
     seconds: float  # wall time
+    # ran beside other steps inside a step that holds their common wall time (the training
+    # notebooks when jobs > 1): listed, but not added to the stage and total times
+    overlapped: bool = False
 
 
 @dataclass
@@ -157,14 +192,16 @@ class ReproduceReport:
 
     @property
     def seconds(self) -> float:
-        """Total wall time of the steps."""
-        return sum(s.seconds for s in self.steps)
+        """Total wall time of the steps (overlapped steps count once, through their phase)."""
+        return sum(s.seconds for s in self.steps if not s.overlapped)
 
     def stages(self) -> dict[str, float]:
         """Wall time per stage: data, training (every training notebook), summary, efficiency,
         figures (the other notebooks) and book, in seconds."""
         out: dict[str, float] = {}
         for s in self.steps:
+            if s.overlapped:
+                continue
             stage = s.name.split()[0]
             if s.name.startswith(f"notebook {TRAIN_NOTEBOOK.removesuffix('.ipynb')}"):
                 stage = "training"
@@ -180,7 +217,10 @@ class ReproduceReport:
             "profile": self.profile,
             "seconds": round(self.seconds, 1),
             "stages": {k: round(v, 1) for k, v in self.stages().items()},
-            "steps": [{"name": s.name, "seconds": round(s.seconds, 1)} for s in self.steps],
+            "steps": [
+                {"name": s.name, "seconds": round(s.seconds, 1), "overlapped": s.overlapped}
+                for s in self.steps
+            ],
             "git_sha": records.git_sha(),
             "created_utc": records.utc_now(),
         }
@@ -191,7 +231,10 @@ class ReproduceReport:
     def format(self) -> str:
         """A plain-text account: every step with its wall time, then where the book is."""
         lines = [f"reproduce ({self.profile}): {len(self.steps)} steps in {self.seconds:.0f} s"]
-        lines += [f"  {s.seconds:>7.1f} s  {s.name:<28} {s.detail}" for s in self.steps]
+        lines += [
+            f"  {s.seconds:>7.1f} s  {s.name:<28} {s.detail}" + ("  (in parallel)" * s.overlapped)
+            for s in self.steps
+        ]
         if self.index_html is not None:
             lines.append(f"the book: {self.index_html}")
         return "\n".join(lines)
@@ -209,6 +252,7 @@ def reproduce(
     book: bool = True,
     seed: int = 0,
     fresh_kernels: bool = False,
+    jobs: int | None = None,
 ) -> ReproduceReport:
     """data -> every experiment (papermill) -> summary -> efficiency -> notebooks -> book.
 
@@ -224,6 +268,9 @@ def reproduce(
             experiments), while the notebook sets every variable it reads and
             :func:`~musclemap_lib.study.pipeline.run_experiment` seeds and restores the process state
             itself. The other notebooks always get a fresh kernel.
+        jobs: training notebooks run at once (default: the profile's ``jobs``), each in its own
+            kernel on ``cores // jobs`` torch threads; a run starts once every run it depends on
+            has finished.
 
     Returns:
         The :class:`ReproduceReport` (steps with wall times, the book's ``index.html``).
@@ -231,18 +278,13 @@ def reproduce(
     report = ReproduceReport(profile)
     report.timed("data", lambda: _data(profile, data))
     todo = catalogue.plan(names) if names is not None else experiments_for_tables()
-    kernel = None if fresh_kernels else KernelManager(kernel_name=KERNEL)
-    try:
-        for name in todo:
-            report.timed(
-                f"notebook 10_train_eval {name}",
-                lambda n=name: str(
-                    execute_training_notebook(n, profile, seed, data or "", kernel=kernel)
-                ),
-            )
-    finally:
-        if kernel is not None and kernel.has_kernel:
-            kernel.shutdown_kernel(now=True)
+    jobs = get_profile(profile).jobs if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if jobs == 1:
+        _train_in_order(report, todo, profile, seed, data or "", fresh_kernels)
+    else:
+        _train_in_parallel(report, todo, profile, seed, data or "", fresh_kernels, jobs)
     report.timed("summary", lambda: str(records.rebuild_summary(profile)))
     report.timed("efficiency", lambda: str(measure_efficiency(profile)))
     for nb in other_notebooks():
@@ -263,6 +305,105 @@ def reproduce(
         report.timed("book", _book)
         report.write()  # now with the book's own time (shown by the next build)
     return report
+
+
+def _train_in_order(
+    report: ReproduceReport,
+    todo: Sequence[str],
+    profile: str,
+    seed: int,
+    data: str,
+    fresh_kernels: bool,
+) -> None:
+    """The training notebooks one after another, in one kernel unless ``fresh_kernels``."""
+    kernel = None if fresh_kernels else KernelManager(kernel_name=KERNEL)
+    try:
+        for name in todo:
+            report.timed(
+                f"notebook 10_train_eval {name}",
+                lambda n=name: str(
+                    execute_training_notebook(n, profile, seed, data, kernel=kernel)
+                ),
+            )
+    finally:
+        if kernel is not None and kernel.has_kernel:
+            kernel.shutdown_kernel(now=True)
+
+
+def _train_in_parallel(
+    report: ReproduceReport,
+    todo: Sequence[str],
+    profile: str,
+    seed: int,
+    data: str,
+    fresh_kernels: bool,
+    jobs: int,
+) -> None:
+    """The training notebooks ``jobs`` at a time, each kernel on ``cores // jobs`` threads.
+
+    A notebook starts once the notebooks of its dependencies have finished, in ``todo`` order
+    otherwise. After a failure no new notebook starts; the running ones finish, then the first
+    error is raised. The report gets one step per notebook (its own wall time, marked overlapped)
+    and a ``training`` step with the wall time of the whole phase.
+    """
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    deps = {n: [d for d in catalogue.dependencies(n) if d in todo] for n in todo}
+    idle = queue.SimpleQueue()  # one kernel per slot (None: a fresh kernel per notebook)
+    kernels = [None if fresh_kernels else KernelManager(kernel_name=KERNEL) for _ in range(jobs)]
+    for k in kernels:
+        idle.put(k)
+
+    def run(name: str) -> Step:
+        kernel = idle.get()
+        t0 = time.perf_counter()
+        try:
+            out = execute_training_notebook(
+                name, profile, seed, data, kernel=kernel, threads=threads
+            )
+        finally:
+            idle.put(kernel)
+        step = Step(f"notebook 10_train_eval {name}", str(out), time.perf_counter() - t0, True)
+        log.info("%s: %s (%.0f s)", step.name, step.detail, step.seconds)
+        return step
+
+    log.info("training %d notebooks, %d at a time, %d torch threads each", len(todo), jobs, threads)
+    t0 = time.perf_counter()
+    pending, done, errors = list(todo), set(), []
+    running: dict[concurrent.futures.Future, str] = {}
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            while pending or running:
+                ready = [n for n in pending if all(d in done for d in deps[n])]
+                while not errors and ready and len(running) < jobs:
+                    name = ready.pop(0)
+                    pending.remove(name)
+                    running[pool.submit(run, name)] = name
+                if not running:
+                    break  # a failure left the rest waiting on it
+                finished, _ = concurrent.futures.wait(
+                    running, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        report.steps.append(future.result())
+                        done.add(name)
+                    except Exception as err:  # noqa: BLE001 - raised below, after the others
+                        log.error("notebook 10_train_eval %s failed: %s", name, err)
+                        errors.append(err)
+    finally:
+        for k in kernels:
+            if k is not None and k.has_kernel:
+                k.shutdown_kernel(now=True)
+    if errors:
+        raise errors[0]
+    report.steps.append(
+        Step(
+            "training",
+            f"{len(todo)} notebooks, {jobs} at a time on {threads} torch thread(s) each",
+            time.perf_counter() - t0,
+        )
+    )
 
 
 def ensure_data(profile: str, data: str | Path | None = None) -> str:

@@ -1,0 +1,106 @@
+"""The training phase of ``reproduce`` with several jobs: dependencies first, threads per job,
+failures, and the report's times. The notebooks are replaced by a fake that records what ran when
+(the real notebooks run in tests/test_reproduce.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from musclemap_lib.study import catalogue
+from musclemap_lib.study import reproduce as R
+
+TODO = catalogue.plan(["stgcn", "transm3e", "c2d_r50_pt"])
+
+
+class FakeNotebooks:
+    """Stands in for ``execute_training_notebook``: sleeps a little, records start and end."""
+
+    def __init__(self, fail: str = "") -> None:
+        self.fail = fail
+        self.lock = threading.Lock()
+        self.events: list[tuple[str, str, float]] = []  # (start|end, name, time)
+        self.threads: dict[str, int] = {}
+        self.running = 0
+        self.most_at_once = 0
+
+    def __call__(self, name, profile, seed, data, kernel=None, threads=0):
+        with self.lock:
+            self.events.append(("start", name, time.perf_counter()))
+            self.threads[name] = threads
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+            self.events.append(("end", name, time.perf_counter()))
+        if name == self.fail:
+            raise RuntimeError(f"{name} broke")
+        return f"out/{name}.ipynb"
+
+    def time_of(self, kind: str, name: str) -> float:
+        return next(t for k, n, t in self.events if k == kind and n == name)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeNotebooks:
+    notebooks = FakeNotebooks()
+    monkeypatch.setattr(R, "execute_training_notebook", notebooks)
+    monkeypatch.setattr(R.os, "cpu_count", lambda: 4)
+    return notebooks
+
+
+def test_parallel_training_runs_dependencies_first_two_at_a_time(fake: FakeNotebooks) -> None:
+    report = R.ReproduceReport("smoke")
+    R._train_in_parallel(report, TODO, "smoke", 0, "", True, jobs=2)
+    assert {n for k, n, _ in fake.events if k == "end"} == set(TODO)
+    assert fake.most_at_once == 2
+    for name in TODO:
+        for dep in catalogue.dependencies(name):
+            assert fake.time_of("end", dep) <= fake.time_of("start", name), (dep, name)
+    assert set(fake.threads.values()) == {2}  # 4 cores, 2 jobs
+    steps = {s.name: s for s in report.steps}
+    assert all(steps[f"notebook 10_train_eval {n}"].overlapped for n in TODO)
+    phase = steps["training"]
+    assert not phase.overlapped and "2 at a time on 2 torch thread(s)" in phase.detail
+    # the stage and the total count the phase's wall time once, not the sum of its notebooks
+    assert report.stages() == {"training": phase.seconds} and report.seconds == phase.seconds
+    notebooks = sum(s.seconds for s in report.steps if s.overlapped)
+    assert phase.seconds < notebooks
+    assert "(in parallel)" in report.format()
+
+
+def test_a_failed_notebook_stops_new_starts_and_is_raised(fake: FakeNotebooks) -> None:
+    fake.fail = "pretrain_mvitv2_s_fractal"
+    report = R.ReproduceReport("smoke")
+    with pytest.raises(RuntimeError, match="pretrain_mvitv2_s_fractal broke"):
+        R._train_in_parallel(report, TODO, "smoke", 0, "", True, jobs=2)
+    started = {n for k, n, _ in fake.events if k == "start"}
+    assert "transm3e" not in started and "mvitv2_s_mct" not in started  # its dependents
+    assert {n for k, n, _ in fake.events if k == "end"} == started  # nothing left running
+    assert all(s.name != "training" for s in report.steps)
+
+
+def test_one_job_runs_in_plan_order(fake: FakeNotebooks) -> None:
+    report = R.ReproduceReport("smoke")
+    R._train_in_order(report, TODO, "smoke", 0, "", True)
+    assert [n for k, n, _ in fake.events if k == "start"] == TODO
+    assert set(fake.threads.values()) == {0}  # the process's own setting
+    assert report.seconds == pytest.approx(sum(s.seconds for s in report.steps))
+
+
+@pytest.mark.parametrize("jobs", [0, -1])
+def test_reproduce_rejects_a_bad_job_count(jobs: int, monkeypatch) -> None:
+    monkeypatch.setattr(R, "_data", lambda profile, data: "data")
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        R.reproduce("smoke", names=["stgcn"], jobs=jobs)
+
+
+def test_cli_rejects_a_bad_job_count(capsys) -> None:
+    from musclemap_lib.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["reproduce", "--jobs", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
