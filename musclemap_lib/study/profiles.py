@@ -343,10 +343,13 @@ PROFILES: dict[str, Profile] = {
             # 2-thread run against two 1-thread runs side by side (bench_train.py): MViTv2-S 115
             # -> 68 + 67, C2D 178 -> 96 + 100, HD-GCN 221 -> 203 + 204, TransM3E 57 -> 37 + 38;
             # whole runs (3 epochs of mvitv2_s and of c2d_r50 with evaluation, `musclemap
-            # train`): 146 s one after the other, 106 s side by side. A 2-thread step leaves a
+            # train`): 146 s one after the other, 106 s side by side; at the full budget
+            # c2d_r50 and mvitv2_s from scratch 1000 s one after the other, 826 s side by side
+            # (book: reproducibility, "Two more levers"). A 2-thread step leaves a
             # core idle in the single-threaded data loading, validation bookkeeping and small
             # kernels. Runs on one thread do not repeat the 2-thread runs' numbers bit for bit
-            # (the summation order changes); their records say how many threads they had.
+            # (the summation order changes; those two runs ended at 87.7 and 78.3 known val
+            # against the committed 86.3 and 82.6); each record says how many threads it had.
             jobs=2,
             note="reduced input and models; epochs per family; lr 3e-4 (Swin pt 6e-4); no dropout",
         ),
