@@ -194,23 +194,53 @@ def sample_color_jitter(strength: float, rng: np.random.Generator) -> ColorJitte
 _GRAY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
+def _channels_first(x: np.ndarray) -> np.ndarray:
+    """A float32 copy of ``(..., C)`` with the channel axis first and contiguous.
+
+    Per-channel arithmetic on a channels-last clip runs numpy's inner loop over the 3 channels,
+    about 10 times slower than over a whole channel plane; the values are the same either way.
+    """
+    return np.array(np.moveaxis(x, -1, 0), dtype=np.float32, order="C")
+
+
+def _channel_column(v: np.ndarray, ndim: int) -> np.ndarray:
+    """``(C,)`` values shaped to broadcast over a channels-first array of ``ndim`` dimensions."""
+    return v.reshape((-1,) + (1,) * (ndim - 1))
+
+
 def apply_color_jitter(x: np.ndarray, p: ColorJitterParams) -> np.ndarray:
-    """Apply the jitter to ``(T, H, W, 3)`` float32 RGB in [0, 1]; the same factors for all frames."""
+    """Apply the jitter to ``(T, H, W, 3)`` float32 RGB in [0, 1]; the same factors for all frames.
+
+    Returns a new ``(T, H, W, 3)`` float32 array (a view of a channels-first one, so that
+    :func:`normalize` and the ``(C, T, H, W)`` layout of an item need no further copy); ``x`` is
+    left unchanged.
+    """
+    xc = _channels_first(x)  # (3, T, H, W)
+    x = np.moveaxis(xc, 0, -1)  # the same memory, channels last
     for op in p.order:
         if op == 0:
-            x = x * p.brightness
+            xc *= p.brightness
         elif op == 1:
             mean = float((x @ _GRAY).mean())  # one mean grey level for the whole clip
-            x = (x - mean) * p.contrast + mean
+            xc -= mean
+            xc *= p.contrast
+            xc += mean
         else:
-            gray = (x @ _GRAY)[..., None]
-            x = (x - gray) * p.saturation + gray
-        x = np.clip(x, 0.0, 1.0)
-    return x.astype(np.float32, copy=False)
+            gray = x @ _GRAY  # (T, H, W)
+            xc -= gray
+            xc *= p.saturation
+            xc += gray
+        np.clip(xc, 0.0, 1.0, out=xc)
+    return x
 
 
 def normalize(x: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
-    """``(x - mean) / std`` over the last (channel) axis of a float32 array."""
-    m = np.asarray(mean, dtype=np.float32)
-    s = np.asarray(std, dtype=np.float32)
-    return ((x - m) / s).astype(np.float32, copy=False)
+    """``(x - mean) / std`` over the last (channel) axis of a float32 array.
+
+    Returns a new float32 array of ``x``'s shape (a view of a channels-first one, like
+    :func:`apply_color_jitter`); ``x`` is left unchanged.
+    """
+    xc = _channels_first(x)
+    xc -= _channel_column(np.asarray(mean, dtype=np.float32), xc.ndim)
+    xc /= _channel_column(np.asarray(std, dtype=np.float32), xc.ndim)
+    return np.moveaxis(xc, 0, -1)

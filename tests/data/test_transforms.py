@@ -130,3 +130,38 @@ def test_color_jitter_bounds_and_identity():
 def test_normalize():
     x = np.full((1, 2, 2, 3), 0.45, np.float32)
     assert np.allclose(normalize(x, (0.45,) * 3, (0.225,) * 3), 0)
+
+
+def _jitter_reference(x: np.ndarray, p) -> np.ndarray:
+    """SlowFast's colour jitter written out channels last, as the study first computed it."""
+    gray_w = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    for op in p.order:
+        if op == 0:
+            x = x * p.brightness
+        elif op == 1:
+            mean = float((x @ gray_w).mean())
+            x = (x - mean) * p.contrast + mean
+        else:
+            gray = (x @ gray_w)[..., None]
+            x = (x - gray) * p.saturation + gray
+        x = np.clip(x, 0.0, 1.0)
+    return x
+
+
+def test_jitter_and_normalize_give_the_channels_last_values_bit_for_bit():
+    # They compute channels first for speed; the values must not move by a single bit, so that
+    # runs made before that change are repeated exactly. The input is never changed.
+    x = np.random.default_rng(2).random((4, 16, 16, 3)).astype(np.float32)
+    keep = x.copy()
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        p = sample_color_jitter(0.4, rng)
+        y = apply_color_jitter(x, p)
+        assert y.dtype == np.float32 and y.shape == x.shape
+        np.testing.assert_array_equal(y, _jitter_reference(x, p))
+    mean, std = (0.45, 0.40, 0.35), (0.225, 0.25, 0.2)
+    want = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    np.testing.assert_array_equal(normalize(x, mean, std), want)
+    np.testing.assert_array_equal(x, keep)
+    # the channels-last result is a view of a channels-first block: (C, T, H, W) is contiguous
+    assert normalize(x, mean, std).transpose(3, 0, 1, 2).flags.c_contiguous
