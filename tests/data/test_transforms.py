@@ -13,6 +13,7 @@ from musclemap_lib.data.transforms import (
     apply_color_jitter,
     crop_resize,
     normalize,
+    resize_stack,
     sample_color_jitter,
     sample_spatial,
     transform_flow,
@@ -165,3 +166,25 @@ def test_jitter_and_normalize_give_the_channels_last_values_bit_for_bit():
     np.testing.assert_array_equal(x, keep)
     # the channels-last result is a view of a channels-first block: (C, T, H, W) is contiguous
     assert normalize(x, mean, std).transpose(3, 0, 1, 2).flags.c_contiguous
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_uint8_crop_resize_per_frame_equals_the_channel_stack(channels: int):
+    # RGB frames are resized one frame at a time; the result must be the stacked resize's to
+    # the bit, shrinking (area filter, integer and fractional ratios) and enlarging (bilinear),
+    # for clips whose T * C is a multiple of 4 (8 frames here, as at the cpu profile).
+    rng = np.random.default_rng(channels)
+    frames = (rng.random((8, 50, 70, channels)) * 255).astype(np.uint8)
+    for side, out in [(48, 24), (45, 32), (37, 37), (20, 32), (50, 64)]:
+        y0, x0 = int(rng.integers(0, 50 - side + 1)), int(rng.integers(0, 70 - side + 1))
+        for flip in (False, True):
+            p = SpatialParams((50, 70), (y0, x0, side), out, flip)
+            region = frames[:, y0 : y0 + side, x0 : x0 + side]
+            stacked = np.ascontiguousarray(region.transpose(1, 2, 0, 3).reshape(side, side, -1))
+            if side != out:
+                stacked = resize_stack(stacked, (out, out))
+            want = stacked.reshape(out, out, 8, channels).transpose(2, 0, 1, 3)
+            want = want[:, :, ::-1] if flip else want
+            got = crop_resize(frames, p)
+            assert got.dtype == np.uint8 and got.flags.c_contiguous
+            np.testing.assert_array_equal(got, want)
