@@ -344,8 +344,9 @@ PROFILES: dict[str, Profile] = {
             # -> 68 + 67, C2D 178 -> 96 + 100, HD-GCN 221 -> 203 + 204, TransM3E 57 -> 37 + 38;
             # whole runs (3 epochs of mvitv2_s and of c2d_r50 with evaluation, `musclemap
             # train`): 146 s one after the other, 106 s side by side; at the full budget
-            # c2d_r50 and mvitv2_s from scratch 1000 s one after the other, 826 s side by side
-            # (book: reproducibility, "Two more levers"). A 2-thread step leaves a
+            # c2d_r50 and mvitv2_s from scratch 1000 s one after the other, 826 s side by side,
+            # 703 s with the faster clip loading of 129f263 (book: reproducibility, "Three more
+            # levers"). A 2-thread step leaves a
             # core idle in the single-threaded data loading, validation bookkeeping and small
             # kernels. Runs on one thread do not repeat the 2-thread runs' numbers bit for bit
             # (the summation order changes; those two runs ended at 87.7 and 78.3 known val
