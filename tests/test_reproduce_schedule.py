@@ -13,6 +13,7 @@ from musclemap_lib.study import catalogue
 from musclemap_lib.study import reproduce as R
 
 TODO = catalogue.plan(["stgcn", "transm3e", "c2d_r50_pt"])
+NOTEBOOKS = R.TrainingNotebooks("smoke", fresh_kernels=True)  # no kernel is started
 
 
 class FakeNotebooks:
@@ -54,7 +55,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeNotebooks:
 
 def test_parallel_training_runs_dependencies_first_two_at_a_time(fake: FakeNotebooks) -> None:
     report = R.ReproduceReport("smoke")
-    R._train_in_parallel(report, TODO, "smoke", 0, "", True, jobs=2)
+    R._train_in_parallel(report, TODO, NOTEBOOKS, jobs=2)
     assert {n for k, n, _ in fake.events if k == "end"} == set(TODO)
     assert fake.most_at_once == 2
     for name in TODO:
@@ -76,7 +77,7 @@ def test_a_failed_notebook_stops_new_starts_and_is_raised(fake: FakeNotebooks) -
     fake.fail = "pretrain_mvitv2_s_fractal"
     report = R.ReproduceReport("smoke")
     with pytest.raises(RuntimeError, match="pretrain_mvitv2_s_fractal broke"):
-        R._train_in_parallel(report, TODO, "smoke", 0, "", True, jobs=2)
+        R._train_in_parallel(report, TODO, NOTEBOOKS, jobs=2)
     started = {n for k, n, _ in fake.events if k == "start"}
     assert "transm3e" not in started and "mvitv2_s_mct" not in started  # its dependents
     assert {n for k, n, _ in fake.events if k == "end"} == started  # nothing left running
@@ -85,7 +86,7 @@ def test_a_failed_notebook_stops_new_starts_and_is_raised(fake: FakeNotebooks) -
 
 def test_one_job_runs_in_plan_order(fake: FakeNotebooks) -> None:
     report = R.ReproduceReport("smoke")
-    R._train_in_order(report, TODO, "smoke", 0, "", True)
+    R._train_in_order(report, TODO, NOTEBOOKS)
     assert [n for k, n, _ in fake.events if k == "start"] == TODO
     assert set(fake.threads.values()) == {0}  # the process's own setting
     assert report.seconds == pytest.approx(sum(s.seconds for s in report.steps))

@@ -281,10 +281,11 @@ def reproduce(
     jobs = get_profile(profile).jobs if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    notebooks = TrainingNotebooks(profile, seed, data or "", fresh_kernels)
     if jobs == 1:
-        _train_in_order(report, todo, profile, seed, data or "", fresh_kernels)
+        _train_in_order(report, todo, notebooks)
     else:
-        _train_in_parallel(report, todo, profile, seed, data or "", fresh_kernels, jobs)
+        _train_in_parallel(report, todo, notebooks, jobs)
     report.timed("summary", lambda: str(records.rebuild_summary(profile)))
     report.timed("efficiency", lambda: str(measure_efficiency(profile)))
     for nb in other_notebooks():
@@ -307,37 +308,44 @@ def reproduce(
     return report
 
 
-def _train_in_order(
-    report: ReproduceReport,
-    todo: Sequence[str],
-    profile: str,
-    seed: int,
-    data: str,
-    fresh_kernels: bool,
-) -> None:
+@dataclass(frozen=True)
+class TrainingNotebooks:
+    """What every training notebook of one reproduce run shares: profile, seed, data, kernels."""
+
+    profile: str
+    seed: int = 0
+    data: str = ""
+    fresh_kernels: bool = False  # a new kernel per notebook instead of one per job
+
+    def kernel(self) -> Any:
+        """A kernel for a job to reuse (None: a fresh one per notebook)."""
+        return None if self.fresh_kernels else KernelManager(kernel_name=KERNEL)
+
+    def run(self, name: str, kernel: Any, threads: int = 0) -> Path:
+        """Execute the training notebook of experiment ``name``."""
+        return execute_training_notebook(
+            name, self.profile, self.seed, self.data, kernel=kernel, threads=threads
+        )
+
+
+def _shutdown(kernels: Sequence[Any]) -> None:
+    for k in kernels:
+        if k is not None and k.has_kernel:
+            k.shutdown_kernel(now=True)
+
+
+def _train_in_order(report: ReproduceReport, todo: Sequence[str], nbs: TrainingNotebooks) -> None:
     """The training notebooks one after another, in one kernel unless ``fresh_kernels``."""
-    kernel = None if fresh_kernels else KernelManager(kernel_name=KERNEL)
+    kernel = nbs.kernel()
     try:
         for name in todo:
-            report.timed(
-                f"notebook 10_train_eval {name}",
-                lambda n=name: str(
-                    execute_training_notebook(n, profile, seed, data, kernel=kernel)
-                ),
-            )
+            report.timed(f"notebook 10_train_eval {name}", lambda n=name: str(nbs.run(n, kernel)))
     finally:
-        if kernel is not None and kernel.has_kernel:
-            kernel.shutdown_kernel(now=True)
+        _shutdown([kernel])
 
 
 def _train_in_parallel(
-    report: ReproduceReport,
-    todo: Sequence[str],
-    profile: str,
-    seed: int,
-    data: str,
-    fresh_kernels: bool,
-    jobs: int,
+    report: ReproduceReport, todo: Sequence[str], nbs: TrainingNotebooks, jobs: int
 ) -> None:
     """The training notebooks ``jobs`` at a time, each kernel on ``cores // jobs`` threads.
 
@@ -349,7 +357,7 @@ def _train_in_parallel(
     threads = max(1, (os.cpu_count() or 1) // jobs)
     deps = {n: [d for d in catalogue.dependencies(n) if d in todo] for n in todo}
     idle = queue.SimpleQueue()  # one kernel per slot (None: a fresh kernel per notebook)
-    kernels = [None if fresh_kernels else KernelManager(kernel_name=KERNEL) for _ in range(jobs)]
+    kernels = [nbs.kernel() for _ in range(jobs)]
     for k in kernels:
         idle.put(k)
 
@@ -357,9 +365,7 @@ def _train_in_parallel(
         kernel = idle.get()
         t0 = time.perf_counter()
         try:
-            out = execute_training_notebook(
-                name, profile, seed, data, kernel=kernel, threads=threads
-            )
+            out = nbs.run(name, kernel, threads)
         finally:
             idle.put(kernel)
         step = Step(f"notebook 10_train_eval {name}", str(out), time.perf_counter() - t0, True)
@@ -392,9 +398,7 @@ def _train_in_parallel(
                         log.error("notebook 10_train_eval %s failed: %s", name, err)
                         errors.append(err)
     finally:
-        for k in kernels:
-            if k is not None and k.has_kernel:
-                k.shutdown_kernel(now=True)
+        _shutdown(kernels)
     if errors:
         raise errors[0]
     report.steps.append(
