@@ -105,3 +105,15 @@ def test_cli_rejects_a_bad_job_count(capsys) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["reproduce", "--jobs", "0"])
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_runs_waiting_on_each_other_are_an_error(
+    fake: FakeNotebooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two runs that each wait on the other can never start: say so instead of reporting a
+    # training phase that skipped them (a catalogue.plan order never has such a cycle).
+    cycle = {"transm3e": ["hdgcn_mct"], "hdgcn_mct": ["transm3e"]}
+    monkeypatch.setattr(R.catalogue, "dependencies", lambda name: cycle[name])
+    with pytest.raises(RuntimeError, match="no training notebook can start: transm3e, hdgcn_mct"):
+        R._train_in_parallel(R.ReproduceReport("smoke"), list(cycle), NOTEBOOKS, jobs=2)
+    assert fake.events == []

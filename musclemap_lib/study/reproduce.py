@@ -385,7 +385,12 @@ def _train_in_parallel(
                     pending.remove(name)
                     running[pool.submit(run, name)] = name
                 if not running:
-                    break  # a failure left the rest waiting on it
+                    if errors:
+                        break  # a failure left the rest waiting on it
+                    raise RuntimeError(  # cannot happen for a catalogue.plan order
+                        f"no training notebook can start: {', '.join(pending)} wait on runs "
+                        "that never finish; list dependencies before their dependents"
+                    )
                 finished, _ = concurrent.futures.wait(
                     running, return_when=concurrent.futures.FIRST_COMPLETED
                 )
