@@ -4,6 +4,7 @@ failures, and the report's times. The notebooks are replaced by a fake that reco
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -117,3 +118,17 @@ def test_runs_waiting_on_each_other_are_an_error(
     with pytest.raises(RuntimeError, match="no training notebook can start: transm3e, hdgcn_mct"):
         R._train_in_parallel(R.ReproduceReport("smoke"), list(cycle), NOTEBOOKS, jobs=2)
     assert fake.events == []
+
+
+def test_job_kernels_use_private_unix_sockets_removed_at_shutdown():
+    """Two kernels started at once over TCP can race for a port ("Address already in use"); a
+    job's kernel listens on Unix sockets in its own folder, which shutdown removes."""
+    kernels = [R.TrainingNotebooks("smoke").kernel() for _ in range(2)]
+    folders = [os.path.dirname(k.ip) for k in kernels]
+    assert [k.transport for k in kernels] == ["ipc", "ipc"]
+    assert all(
+        os.path.isabs(k.ip) and os.path.isdir(f) for k, f in zip(kernels, folders, strict=True)
+    )
+    assert folders[0] != folders[1]
+    R._shutdown(kernels)  # never started: only the folders go
+    assert not any(os.path.exists(f) for f in folders)

@@ -16,7 +16,9 @@ import json
 import logging
 import os
 import queue
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -318,8 +320,17 @@ class TrainingNotebooks:
     fresh_kernels: bool = False  # a new kernel per notebook instead of one per job
 
     def kernel(self) -> Any:
-        """A kernel for a job to reuse (None: a fresh one per notebook)."""
-        return None if self.fresh_kernels else KernelManager(kernel_name=KERNEL)
+        """A kernel for a job to reuse (None: a fresh one per notebook), on Unix sockets.
+
+        Over TCP two kernels started at once can fail with "Address already in use": a kernel's
+        ports are picked before it binds them, and the other kernel's client can take one as its
+        ephemeral port in between (jupyter_client issue 487). Unix sockets in a private folder
+        (removed by :func:`_shutdown`) have no ports to race for.
+        """
+        if self.fresh_kernels:
+            return None
+        folder = tempfile.mkdtemp(prefix="musclemap-kernel-")
+        return KernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(folder, "k"))
 
     def run(self, name: str, kernel: Any, threads: int = 0) -> Path:
         """Execute the training notebook of experiment ``name``."""
@@ -330,8 +341,12 @@ class TrainingNotebooks:
 
 def _shutdown(kernels: Sequence[Any]) -> None:
     for k in kernels:
-        if k is not None and k.has_kernel:
+        if k is None:
+            continue
+        if k.has_kernel:
             k.shutdown_kernel(now=True)
+        if k.transport == "ipc":  # the private socket folder of TrainingNotebooks.kernel
+            shutil.rmtree(os.path.dirname(k.ip), ignore_errors=True)
 
 
 def _train_in_order(report: ReproduceReport, todo: Sequence[str], nbs: TrainingNotebooks) -> None:
