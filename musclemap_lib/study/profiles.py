@@ -347,9 +347,10 @@ PROFILES: dict[str, Profile] = {
             # c2d_r50 and mvitv2_s from scratch 1000 s one after the other, 826 s side by side,
             # 703 s with the faster clip loading of 129f263 (book: reproducibility, "Three more
             # levers"). A 2-thread step leaves a core idle in the single-threaded data loading,
-            # validation bookkeeping and small kernels. Runs on one thread do not repeat the 2-thread runs' numbers bit for bit
-            # (the summation order changes; those two runs ended at 87.7 and 78.3 known val
-            # against the committed 86.3 and 82.6); each record says how many threads it had.
+            # validation bookkeeping and small kernels. Runs on one thread do not repeat the
+            # 2-thread runs' numbers bit for bit (the summation order changes; those two runs
+            # ended at 87.7 and 78.3 known val against the committed 86.3 and 82.6); each
+            # record says how many threads it had.
             jobs=2,
             note="reduced input and models; epochs per family; lr 3e-4 (Swin pt 6e-4); no dropout",
         ),
