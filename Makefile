@@ -6,6 +6,7 @@ PROFILE ?= cpu
 DATA ?=
 SEED ?= 0
 JOBS ?=
+EXPERIMENTS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 # The venv is keyed on the dependency lists only (runtime and dev), so editing tool settings in
@@ -45,8 +46,8 @@ results: setup  ## rebuild results/PROFILE/summary.csv from the run folders
 book: setup  ## render the book from results/PROFILE (no training; jupyter-book build book --all -n -W --keep-going)
 	$(BIN)/musclemap book --profile $(PROFILE)
 
-reproduce: setup  ## the whole study: data -> notebooks (papermill, per experiment) -> results -> book (JOBS=N: trainings at once)
-	$(BIN)/musclemap reproduce --profile $(PROFILE) $(if $(DATA),--data $(DATA),) $(if $(JOBS),--jobs $(JOBS),)
+reproduce: setup  ## the whole study: data -> notebooks (papermill, per experiment) -> results -> book (JOBS=N: trainings at once; EXPERIMENTS=a,b: only those and their dependencies)
+	$(BIN)/musclemap reproduce --profile $(PROFILE) $(if $(DATA),--data $(DATA),) $(if $(JOBS),--jobs $(JOBS),) $(if $(EXPERIMENTS),--experiments $(EXPERIMENTS),)
 
 test: setup  ## the test suite (CPU, includes the smoke study)
 	$(BIN)/python -m pytest

@@ -103,6 +103,14 @@ def _reproduce(p: argparse.ArgumentParser) -> None:
         help="training notebooks at once, each on cores // jobs torch threads (default: the "
         "profile's: 2 for cpu, 1 otherwise)",
     )
+    p.add_argument(
+        "--experiments",
+        default=None,
+        metavar="NAME,NAME",
+        help="only these experiments, with the runs they depend on (default: every row of "
+        "Tables 2-7; names from `musclemap experiments`); summary, notebooks and book still "
+        "cover every run folder",
+    )
 
 
 def _positive_int(text: str) -> int:

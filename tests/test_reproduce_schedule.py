@@ -132,3 +132,33 @@ def test_job_kernels_use_private_unix_sockets_removed_at_shutdown():
     assert folders[0] != folders[1]
     R._shutdown(kernels)  # never started: only the folders go
     assert not any(os.path.exists(f) for f in folders)
+
+
+def test_cli_reproduce_runs_only_the_named_experiments(monkeypatch) -> None:
+    # `--experiments` reaches reproduce() as names (dependencies are added by catalogue.plan
+    # there); without it every row runs.
+    from musclemap_lib.cli import main
+
+    calls: list[object] = []
+
+    class Report:
+        def format(self) -> str:
+            return "done"
+
+    def fake(profile, data=None, names=None, jobs=None, **kw):
+        calls.append(names)
+        return Report()
+
+    monkeypatch.setattr(R, "reproduce", fake)
+    assert main(["reproduce", "--profile", "smoke", "--experiments", "stgcn, c2d_r50_pt"]) == 0
+    assert main(["reproduce", "--profile", "smoke"]) == 0
+    assert calls == [["stgcn", "c2d_r50_pt"], None]
+
+
+def test_cli_reproduce_names_an_unknown_experiment_before_any_work(monkeypatch, capsys) -> None:
+    from musclemap_lib.cli import main
+
+    monkeypatch.setattr(R, "_data", lambda profile, data: pytest.fail("data was made"))
+    assert main(["reproduce", "--profile", "smoke", "--experiments", "stgcn,nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown experiment 'nope'" in err and "musclemap experiments" in err

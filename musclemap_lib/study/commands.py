@@ -42,6 +42,18 @@ def _tables(text: str | None) -> tuple[int, ...] | None:
         raise ValueError(f"--tables must be comma-separated table numbers, got {text!r}") from None
 
 
+def _names(text: str | None) -> list[str] | None:
+    """``--experiments a,b``: the names, each checked against the catalogue (None: every run)."""
+    if not text:
+        return None
+    names = [n.strip() for n in str(text).split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"--experiments must name at least one experiment, got {text!r}")
+    for n in names:
+        C.get_experiment(n)  # an unknown name fails here, before any data or training
+    return names
+
+
 def _overrides(args: Any) -> dict[str, Any]:
     return parse_overrides(getattr(args, "set", None) or ())
 
@@ -189,11 +201,12 @@ def cli_run_all(args: Any) -> int:
 
 
 def cli_reproduce(args: Any) -> int:
-    """``musclemap reproduce --profile P [--data DIR] [--jobs N]``: the whole study, then where
-    the book is."""
+    """``musclemap reproduce --profile P [--data DIR] [--jobs N] [--experiments A,B]``: the whole
+    study (or the named experiments and their dependencies), then where the book is."""
     from musclemap_lib.study.reproduce import reproduce
 
-    report = reproduce(args.profile, args.data, jobs=args.jobs)
+    names = _names(getattr(args, "experiments", None))
+    report = reproduce(args.profile, args.data, names=names, jobs=args.jobs)
     print(report.format())
     return 0
 
