@@ -134,6 +134,47 @@ def test_job_kernels_use_private_unix_sockets_removed_at_shutdown():
     assert not any(os.path.exists(f) for f in folders)
 
 
+@pytest.fixture
+def papermill_calls(monkeypatch) -> list:
+    """papermill replaced: each call records (its kernel, whether that kernel's folder existed)
+    and fails when the notebook is called ``fail.ipynb``."""
+    import papermill as pm
+
+    calls = []
+
+    def fake_execute(source, output, **kw):
+        calls.append((kw["km"], os.path.isdir(os.path.dirname(kw["km"].ip))))
+        if source.endswith("fail.ipynb"):
+            raise RuntimeError("cell failed")
+
+    monkeypatch.setattr(pm, "inspect_notebook", lambda source: {})
+    monkeypatch.setattr(pm, "execute_notebook", fake_execute)
+    return calls
+
+
+@pytest.mark.parametrize("name", ["nb.ipynb", "fail.ipynb"])
+def test_a_notebook_without_a_kernel_gets_its_own_on_unix_sockets(name, papermill_calls, tmp_path):
+    # The figure notebooks and `fresh_kernels` pass no kernel: papermill would start one over
+    # TCP, which races like the job kernels did; each gets a private ipc kernel, removed after
+    # the notebook, a failing one too.
+    if name == "fail.ipynb":
+        with pytest.raises(RuntimeError, match="cell failed"):
+            R.execute_notebook(tmp_path / name, tmp_path / "out.ipynb", {})
+    else:
+        R.execute_notebook(tmp_path / name, tmp_path / "out.ipynb", {})
+    ((km, existed),) = papermill_calls
+    assert km.transport == "ipc" and existed
+    assert not os.path.exists(os.path.dirname(km.ip))
+
+
+def test_a_given_kernel_is_used_and_left_to_the_caller(papermill_calls, tmp_path):
+    given = R.ipc_kernel()
+    R.execute_notebook(tmp_path / "nb.ipynb", tmp_path / "out.ipynb", {}, kernel=given)
+    assert papermill_calls == [(given, True)] and os.path.isdir(os.path.dirname(given.ip))
+    R._shutdown([given])
+    assert not os.path.exists(os.path.dirname(given.ip))
+
+
 def test_cli_reproduce_runs_only_the_named_experiments(monkeypatch) -> None:
     # `--experiments` reaches reproduce() as names (dependencies are added by catalogue.plan
     # there); without it every row runs.

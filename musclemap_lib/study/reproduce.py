@@ -136,7 +136,8 @@ def execute_notebook(
     Only the parameters that the notebook's ``parameters`` cell declares are passed; those named
     in ``required`` must be declared (a ``ValueError`` says which are not). With
     ``kernel`` (a ``jupyter_client.KernelManager``) the notebook runs in that kernel, which stays
-    alive afterwards; the caller shuts it down.
+    alive afterwards; the caller shuts it down. Without, it runs in a kernel of its own on Unix
+    sockets (:func:`ipc_kernel`), shut down afterwards.
     """
     import papermill as pm
 
@@ -150,18 +151,45 @@ def execute_notebook(
             "must set; fix its parameters cell (one `name: type = value  # help` per line)"
         )
     output.parent.mkdir(parents=True, exist_ok=True)
-    extra = {"km": kernel} if kernel is not None else {}
-    pm.execute_notebook(
-        str(source),
-        str(output),
-        parameters=params,
-        kernel_name=KERNEL,
-        log_output=True,
-        progress_bar=False,
-        cwd=str(source.parent),
-        **extra,
-    )
+    own = kernel is None
+    kernel = ipc_kernel() if own else kernel
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(output),
+            parameters=params,
+            kernel_name=KERNEL,
+            log_output=True,
+            progress_bar=False,
+            cwd=str(source.parent),
+            km=kernel,  # papermill starts it when it is not running and leaves it running
+        )
+    finally:
+        if own:
+            _shutdown([kernel])
     return output
+
+
+def ipc_kernel() -> Any:
+    """A not-yet-started kernel of ``KERNEL`` on Unix sockets, in a private folder.
+
+    Over TCP two kernels started at once can fail with "Address already in use": a kernel's
+    ports are picked before it binds them, and the other kernel's client can take one as its
+    ephemeral port in between (jupyter_client issue 487). Unix sockets in a private folder
+    (removed by :func:`_shutdown`) have no ports to race for.
+    """
+    folder = tempfile.mkdtemp(prefix="musclemap-kernel-")
+    return KernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(folder, "k"))
+
+
+def _shutdown(kernels: Sequence[Any]) -> None:
+    for k in kernels:
+        if k is None:
+            continue
+        if k.has_kernel:
+            k.shutdown_kernel(now=True)
+        if k.transport == "ipc":  # the private socket folder of ipc_kernel
+            shutil.rmtree(os.path.dirname(k.ip), ignore_errors=True)
 
 
 # ---- the whole study ----------------------------------------------------------------------------
@@ -320,33 +348,15 @@ class TrainingNotebooks:
     fresh_kernels: bool = False  # a new kernel per notebook instead of one per job
 
     def kernel(self) -> Any:
-        """A kernel for a job to reuse (None: a fresh one per notebook), on Unix sockets.
-
-        Over TCP two kernels started at once can fail with "Address already in use": a kernel's
-        ports are picked before it binds them, and the other kernel's client can take one as its
-        ephemeral port in between (jupyter_client issue 487). Unix sockets in a private folder
-        (removed by :func:`_shutdown`) have no ports to race for.
-        """
-        if self.fresh_kernels:
-            return None
-        folder = tempfile.mkdtemp(prefix="musclemap-kernel-")
-        return KernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(folder, "k"))
+        """A kernel for a job to reuse (:func:`ipc_kernel`), or None with ``fresh_kernels``:
+        then :func:`execute_notebook` gives each notebook one of its own."""
+        return None if self.fresh_kernels else ipc_kernel()
 
     def run(self, name: str, kernel: Any, threads: int = 0) -> Path:
         """Execute the training notebook of experiment ``name``."""
         return execute_training_notebook(
             name, self.profile, self.seed, self.data, kernel=kernel, threads=threads
         )
-
-
-def _shutdown(kernels: Sequence[Any]) -> None:
-    for k in kernels:
-        if k is None:
-            continue
-        if k.has_kernel:
-            k.shutdown_kernel(now=True)
-        if k.transport == "ipc":  # the private socket folder of TrainingNotebooks.kernel
-            shutil.rmtree(os.path.dirname(k.ip), ignore_errors=True)
 
 
 def _train_in_order(report: ReproduceReport, todo: Sequence[str], nbs: TrainingNotebooks) -> None:
