@@ -99,14 +99,19 @@ def config_sha(config: Any) -> str:
 
 
 def git_sha() -> str:
-    """The repository's HEAD commit (``+dirty`` when tracked files changed), or ``unknown``."""
+    """The repository's HEAD commit, or ``unknown``.
+
+    ``+dirty`` when a tracked file outside ``results/`` changed: the committed results that a run
+    rewrites are its outputs, not the code it ran, so a ``make reproduce`` on a fresh clone
+    records its commit as it is.
+    """
     root = paths.repo_root()
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
             cwd=root,
             capture_output=True,
             text=True,

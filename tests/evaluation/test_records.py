@@ -273,3 +273,31 @@ def test_summary_reads_a_sha_that_looks_like_a_number(results):
     df = records.load_summary("smoke")
     assert set(df.git_sha) == {sha} and set(df.config_sha) == {"1e999999999999"}
     assert df.value.dtype.kind == "f" and df.seed.dtype.kind == "i"
+
+
+def test_git_sha_is_dirty_for_changed_code_not_for_rewritten_results(tmp_path, monkeypatch):
+    # A `make reproduce` on a fresh clone rewrites the committed results/ (its own outputs):
+    # the record keeps the clean commit. A changed source file is still `+dirty`.
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+
+    (tmp_path / "results" / "cpu" / "stgcn").mkdir(parents=True)
+    (tmp_path / "results" / "cpu" / "stgcn" / "metrics.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
+    head = records.git_sha()
+    assert len(head) == 40 and not head.endswith("+dirty")
+    (tmp_path / "results" / "cpu" / "stgcn" / "metrics.json").write_text('{"new": 1}')
+    assert records.git_sha() == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert records.git_sha() == head + "+dirty"
