@@ -260,7 +260,7 @@ PROFILES: dict[str, Profile] = {
         # DEVIATION (known limit): the paper's video models start from ImageNet-1K weights
         # (section 4.5); here every video model starts from a generated fractal stage 0 of its
         # image backbone (study/catalogue.py; known val scratch -> fractal, committed runs:
-        # c2d_r50 86.3 -> 93.8, mvitv2_s 82.6 -> 97.3, videoswin_s 61.7 -> 88.6). The trials behind
+        # c2d_r50 89.0 -> 94.5, mvitv2_s 82.6 -> 97.3, videoswin_s 61.0 -> 84.5). The trials behind
         # the cpu data set's design are recorded in musclemap_lib/synth/writer.py beside
         # PROFILES["cpu"].
         Profile(
@@ -349,7 +349,7 @@ PROFILES: dict[str, Profile] = {
             # levers"). A 2-thread step leaves a core idle in the single-threaded data loading,
             # validation bookkeeping and small kernels. Runs on one thread do not repeat the
             # 2-thread runs' numbers bit for bit (the summation order changes; those two runs
-            # ended at 87.7 and 78.3 known val against the committed 86.3 and 82.6); each
+            # ended at 87.7 and 78.3 known val against 86.3 and 82.6 on two threads); each
             # record says how many threads it had.
             jobs=2,
             note="reduced input and models; epochs per family; lr 3e-4 (Swin pt 6e-4); no dropout",
