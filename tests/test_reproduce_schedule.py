@@ -175,6 +175,18 @@ def test_a_given_kernel_is_used_and_left_to_the_caller(papermill_calls, tmp_path
     assert not os.path.exists(os.path.dirname(given.ip))
 
 
+def test_report_records_which_experiments_were_asked_for(monkeypatch, tmp_path) -> None:
+    # A study regenerated in parts (`--experiments`) says in reproduce.json which part it was.
+    import json
+
+    from musclemap_lib import paths
+
+    monkeypatch.setattr(paths, "results_dir", lambda p=None: tmp_path / p if p else tmp_path)
+    for asked in (["stgcn", "c2d_r50_pt"], None):
+        written = json.loads(R.ReproduceReport("smoke", experiments=asked).write().read_text())
+        assert written["experiments"] == asked
+
+
 def test_cli_reproduce_runs_only_the_named_experiments(monkeypatch) -> None:
     # `--experiments` reaches reproduce() as names (dependencies are added by catalogue.plan
     # there); without it every row runs.

@@ -212,6 +212,8 @@ class ReproduceReport:
     profile: str
     steps: list[Step] = field(default_factory=list)
     index_html: Path | None = None
+    # the experiments asked for (`--experiments`; dependencies not listed), None: every row
+    experiments: list[str] | None = None
 
     def timed(self, name: str, fn: Callable[[], str]) -> None:
         """Run ``fn`` (returning a one-line detail) as a timed step."""
@@ -245,6 +247,7 @@ class ReproduceReport:
         path = paths.results_dir(self.profile) / records.REPRODUCE_JSON
         data = {
             "profile": self.profile,
+            "experiments": self.experiments,  # null: every row of Tables 2-7
             "seconds": round(self.seconds, 1),
             "stages": {k: round(v, 1) for k, v in self.stages().items()},
             "steps": [
@@ -305,7 +308,7 @@ def reproduce(
     Returns:
         The :class:`ReproduceReport` (steps with wall times, the book's ``index.html``).
     """
-    report = ReproduceReport(profile)
+    report = ReproduceReport(profile, experiments=None if names is None else list(names))
     report.timed("data", lambda: _data(profile, data))
     todo = catalogue.plan(names) if names is not None else experiments_for_tables()
     jobs = get_profile(profile).jobs if jobs is None else jobs
