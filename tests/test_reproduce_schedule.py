@@ -74,6 +74,17 @@ def test_parallel_training_runs_dependencies_first_two_at_a_time(fake: FakeNoteb
     assert "(in parallel)" in report.format()
 
 
+def test_runs_that_others_wait_on_start_first(fake: FakeNotebooks) -> None:
+    # In part 1 of the regeneration pretrain_swin_b waited behind videoswin_b (plan order), and
+    # videoswin_b_pt then ran alone for 20 minutes with a core idle.
+    R._train_in_parallel(R.ReproduceReport("smoke"), TODO, NOTEBOOKS, jobs=2)
+    starts = [n for k, n, _ in fake.events if k == "start"]
+    assert TODO.index("stgcn") < TODO.index("pretrain_r50_fractal")
+    assert starts.index("pretrain_r50_fractal") < starts.index("stgcn")
+    waited_on = {d for n in TODO for d in catalogue.dependencies(n)}
+    assert set(starts[:2]) <= waited_on
+
+
 def test_a_failed_notebook_stops_new_starts_and_is_raised(fake: FakeNotebooks) -> None:
     fake.fail = "pretrain_mvitv2_s_fractal"
     report = R.ReproduceReport("smoke")

@@ -377,8 +377,9 @@ def _train_in_parallel(
 ) -> None:
     """The training notebooks ``jobs`` at a time, each kernel on ``cores // jobs`` threads.
 
-    A notebook starts once the notebooks of its dependencies have finished, in ``todo`` order
-    otherwise. After a failure no new notebook starts; the running ones finish, then the first
+    A notebook starts once the notebooks of its dependencies have finished; among those ready, the
+    ones that other pending notebooks wait on (stage 0s, stage 1s) start first, in ``todo`` order
+    otherwise, so that a long dependent does not end up running alone at the end. After a failure no new notebook starts; the running ones finish, then the first
     error is raised. The report gets one step per notebook (its own wall time, marked overlapped)
     and a ``training`` step with the wall time of the whole phase.
     """
@@ -408,6 +409,8 @@ def _train_in_parallel(
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
             while pending or running:
                 ready = [n for n in pending if all(d in done for d in deps[n])]
+                waited_on = {d for n in pending for d in deps[n]}
+                ready.sort(key=lambda n: n not in waited_on)  # stable: todo order within each
                 while not errors and ready and len(running) < jobs:
                     name = ready.pop(0)
                     pending.remove(name)
