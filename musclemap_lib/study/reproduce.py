@@ -308,9 +308,10 @@ def reproduce(
     Returns:
         The :class:`ReproduceReport` (steps with wall times, the book's ``index.html``).
     """
+    # planned first: an unknown name fails before any data or training
+    todo = catalogue.plan(names) if names is not None else experiments_for_tables()
     report = ReproduceReport(profile, experiments=None if names is None else list(names))
     report.timed("data", lambda: _data(profile, data))
-    todo = catalogue.plan(names) if names is not None else experiments_for_tables()
     jobs = get_profile(profile).jobs if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
