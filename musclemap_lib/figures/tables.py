@@ -429,7 +429,11 @@ def reproducibility_glue(profile: str) -> dict[str, float | str | int]:
 
 def stage_times(profile: str) -> Any:
     """Wall time of each stage of the last ``make reproduce`` (``results/<profile>/reproduce.json``):
-    one row per stage, in minutes; empty when no reproduce run recorded its times."""
+    one row per stage, in minutes; empty when no reproduce run recorded its times.
+
+    ``attrs["scope"]`` says what that run trained: every row of Tables 2-7, or (for
+    ``make reproduce EXPERIMENTS=...``, a part of the study) the experiments it was asked for.
+    """
     import json
 
     import pandas as pd
@@ -444,6 +448,17 @@ def stage_times(profile: str) -> Any:
     rows.append({"stage": "total", "minutes": float(data.get("seconds", 0.0)) / 60})
     frame = pd.DataFrame(rows).set_index("stage")
     frame.attrs["git_sha"] = str(data.get("git_sha", ""))
+    sha = _short_sha(frame.attrs["git_sha"]) or "an unrecorded revision"
+    if "experiments" not in data:  # written before reproduce.json recorded what it was asked for
+        frame.attrs["scope"] = f"make reproduce at {sha} (what it was asked to run is not recorded)"
+    elif data["experiments"] is None:
+        frame.attrs["scope"] = f"make reproduce at {sha}: every row of Tables 2-7"
+    else:
+        n, names = len(data["experiments"]), ", ".join(data["experiments"])
+        frame.attrs["scope"] = (
+            f"make reproduce at {sha}, a part of the study: {n} experiment{'s' * (n != 1)} "
+            f"and the runs they depend on ({names})"
+        )
     return frame
 
 

@@ -266,6 +266,11 @@ def test_reproduce_records_its_stage_times_and_the_book_shows_them(tmp_path, mon
     shown = tables.stage_times("smoke")
     assert shown.loc["training", "minutes"] == 1.5
     assert shown.loc["total", "minutes"] == (6 + 90 + 1.5 + 12 + 90) / 60
+    assert "every row of Tables 2-7" in shown.attrs["scope"]
+    report.experiments = ["stgcn"]
+    report.write()
+    scope = tables.stage_times("smoke").attrs["scope"]
+    assert "a part of the study: 1 experiment and" in scope and "(stgcn)" in scope
 
 
 def test_targets_table_checks_each_target_per_run(results):
