@@ -150,7 +150,10 @@ _CPU_STAGE2 = replace(_CPU_TRAIN, epochs=3)
 # The committed 6-epoch runs ended at 43.4 / 43.2 (ST-GCN), 34.8 / 40.2 (CTR-GCN) and 33.1 / 37.6
 # (HD-GCN) known / new val: no known/new gap, far from the plateau. HD-GCN rose 22.6 -> 69.1 in
 # its first 9 epochs (the trial was stopped there) and gets the same budget. TransM3E stage 2
-# and late fusion keep 3 epochs (they start from two trained stage-1 models). From scratch, more
+# and late fusion keep 3 epochs (they start from two trained stage-1 models); a trial at 5
+# (2026-12-07, not adopted: it would need every stage-2 run again) shows them still climbing at
+# epoch 3 (transm3e 95.7 96.6 97.8 98.4 98.6 known val, transm3e_no_mctf 95.8 96.0 97.2 98.0
+# 98.5), so 3 epochs stop on the slope; the book's reproducibility page has it. From scratch, more
 # epochs of the RGB transformers did not leave the label prior before the stage 0 (issue 6).
 # Pretrained, 6 epochs are not a plateau: c2d_r50_pt reached 49.9 known val
 # at 6 epochs and 62.6 at 12 (31.0 39.9 46.0 46.2 52.5 55.4 58.3 59.3 61.5 62.3 62.6 62.6, +1.1
