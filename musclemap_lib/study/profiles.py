@@ -263,7 +263,7 @@ PROFILES: dict[str, Profile] = {
         # DEVIATION (known limit): the paper's video models start from ImageNet-1K weights
         # (section 4.5); here every video model starts from a generated fractal stage 0 of its
         # image backbone (study/catalogue.py; known val scratch -> fractal, committed runs:
-        # c2d_r50 89.0 -> 94.5, mvitv2_s 82.6 -> 97.3, videoswin_s 61.0 -> 84.5). The trials behind
+        # c2d_r50 89.0 -> 94.5, mvitv2_s 76.1 -> 95.6, videoswin_s 61.0 -> 84.5). The trials behind
         # the cpu data set's design are recorded in musclemap_lib/synth/writer.py beside
         # PROFILES["cpu"].
         Profile(
