@@ -381,8 +381,9 @@ def _train_in_parallel(
     A notebook starts once the notebooks of its dependencies have finished; among those ready, the
     ones that other pending notebooks wait on (stage 0s, stage 1s) start first, in ``todo`` order
     otherwise, so that a long dependent does not end up running alone at the end. After a failure
-    no new notebook starts; the running ones finish, then the first error is raised. The report gets one step per notebook (its own wall time, marked overlapped)
-    and a ``training`` step with the wall time of the whole phase.
+    no new notebook starts; the running ones finish, then the first error is raised. The report
+    gets one step per notebook (its own wall time, marked overlapped) and a ``training`` step with
+    the wall time of the whole phase.
     """
     threads = max(1, (os.cpu_count() or 1) // jobs)
     deps = {n: [d for d in catalogue.dependencies(n) if d in todo] for n in todo}
