@@ -323,6 +323,10 @@ PROFILES: dict[str, Profile] = {
                 # MViTv2-S stage 1 of Tables 3-7 starts from this stage 0, so they and every
                 # stage-2 run were rerun with it.
                 "pretrain_mvitv2_s_fractal": {"epochs": 20},
+                # ASSUMPTION: and ResNet-50's (2026-12-07), the last stage 0 left at 5 epochs,
+                # where its image model reached 51.8 % held-out and the four pretrained 3-D CNNs
+                # from it gained 5.5-10.5 known val over their from-scratch rows.
+                "pretrain_r50_fractal": {"epochs": 20},
                 # ASSUMPTION: the pretrained Swins train 36 epochs, as their from-scratch rows do
                 # (each pair shares its budget): videoswin_s_pt ends at 88.6 known val / 53.1 new
                 # val (1.2 over its last 20 %; 81.5 / 51.7 at 24 epochs), videoswin_b_pt at 88.5 /
