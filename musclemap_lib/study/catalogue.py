@@ -227,6 +227,10 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   MViTv2-S's stage 0 trains 20 epochs too (a trial, then the profile and the committed reruns
 #   of every MViTv2-S stage 1 and stage 2; study/profiles.py): held-out 98.2 % (60.7 % at 5),
 #   mvitv2_s_pt 97.3 / 56.9 (87.8 / 54.0), a gain of 14.7; mvitv2_s_mct 95.2 / 56.2 (85.6 / 54.6).
+#   ResNet-50's stage 0 trains 20 epochs too since d57dcfb (study/profiles.py): held-out 97.3 %
+#   (51.8 % at 5), and known val scratch -> fractal c2d_r50 89.0 -> 97.4 (+8.4; 94.5 from the
+#   5-epoch stage 0), i3d_r50 85.6 -> 97.1 (+11.5; 94.3), slow_r50 83.8 -> 98.0 (+14.1; 94.3),
+#   slowfast_r50 84.6 -> 94.7 (+10.0; 91.6).
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
