@@ -349,6 +349,10 @@ PROFILES: dict[str, Profile] = {
                 # the 36 epochs of the committed pair, still under 80.
                 "videoswin_s": {"epochs": 36},
                 "videoswin_b": {"epochs": 36},
+                # TRIAL (2026-12-07): both MViTv2-B rows at lr 6e-4, the pretrained Swins' lr
+                # (never tried on an MViTv2); each row keeps the lr better on its known val.
+                "mvitv2_b": {"lr": 6e-4},
+                "mvitv2_b_pt": {"lr": 6e-4},
             },
             bootstrap_n=200,
             flop_scales=("smoke", "cpu", "paper"),
