@@ -230,7 +230,9 @@ def _late(name: str, variant: str, label: str, paper: Six) -> Experiment:
 #   ResNet-50's stage 0 trains 20 epochs too since d57dcfb (study/profiles.py): held-out 97.3 %
 #   (51.8 % at 5), and known val scratch -> fractal c2d_r50 89.0 -> 97.4 (+8.4; 94.5 from the
 #   5-epoch stage 0), i3d_r50 85.6 -> 97.1 (+11.5; 94.3), slow_r50 83.8 -> 98.0 (+14.1; 94.3),
-#   slowfast_r50 84.6 -> 94.7 (+10.0; 91.6).
+#   slowfast_r50 84.6 -> 94.7 (+10.0; 91.6). mvitv2_b_pt fine-tunes at lr 6e-4 since 9475cc6's
+#   trial (study/profiles.py): 94.5 known val (91.7 at 3e-4), a gain of 14.1 over mvitv2_b (80.4,
+#   which stays at 3e-4: 73.0 at 6e-4).
 #   people images: built and tested, offered as the *_pt_people extras, not in the default study.
 PRETRAIN_IMAGES: dict[str, dict[str, Any]] = {
     # FractalDB-style formula-driven images: class = one random 2-D IFS.
