@@ -13,9 +13,12 @@ Usage::
                                                                                   # peak memory
     python benchmarks/bench_train.py --profile cpu --data data/synth-cpu  # + loader clips/s
     python benchmarks/bench_train.py --profile cpu --models c2d_r50 --cpu-bf16 --channels-last
+    python benchmarks/bench_train.py --profile cpu --models mvitv2_s --size 48 --frames 6
 
 ``--cpu-bf16`` (bf16 autocast on a CPU) and ``--channels-last`` (channels-last weights and clips)
 measure two speed levers the engine does not use yet; on a GPU the step always autocasts to bf16.
+``--size`` / ``--frames`` measure a smaller clip than the profile's (widths and depths unchanged):
+what a smaller profile scale would cost per step, not how its runs would converge.
 
 Prints one line per model: parameters, train clips/s, and the achieved GFLOP/s of a training
 step (forward + backward FLOPs counted by ``torch.utils.flop_counter`` on the warm-up step; a
@@ -58,17 +61,21 @@ def bench_model(
     device: torch.device,
     cpu_bf16: bool = False,
     channels_last: bool = False,
+    frames: int | None = None,
+    size: int | None = None,
 ) -> dict:
     """Clips per second of ``steps`` training steps (after one warm-up step) of one experiment."""
     exp = get_experiment(name)
     prof = get_profile(profile)
-    model = build_model(exp.model, scale=prof.scale, **prof.builder_options(exp)).to(device).train()
+    frames, size = frames or prof.scale.frames, size or prof.scale.size
+    scale = dataclasses.replace(prof.scale, frames=frames, size=size)
+    model = build_model(exp.model, scale=scale, **prof.builder_options(exp)).to(device).train()
     cfg = dataclasses.replace(prof.train_config(exp), epochs=1, batch_size=batch_size)
     system = SYSTEMS.get(exp.family, AMGESystem)(model, cfg)
     system.log = lambda *a, **k: None  # outside a Trainer: no logging
     opt = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=cfg.lr)
     system.optimizers = lambda: opt
-    batch = _batch(model, batch_size, prof.data.num_frames, prof.data.crop_size, device)
+    batch = _batch(model, batch_size, frames, size, device)
     if channels_last:  # 5-D weights and clips channels-last (2-D ones stay as they are)
         model = model.to(memory_format=torch.channels_last_3d)
         batch = {
@@ -112,6 +119,8 @@ def bench_model(
         "device": str(device),
         "cpu_bf16": cpu_bf16,
         "channels_last": channels_last,
+        "frames": frames,
+        "size": size,
     }
     if device.type == "cuda":
         out["peak_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
@@ -143,6 +152,10 @@ def main() -> None:
     p.add_argument("--json", default=None, help="write the figures to this file")
     p.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast on a CPU too")
     p.add_argument("--channels-last", action="store_true", help="channels-last 3-D weights, clips")
+    p.add_argument("--frames", type=int, default=None, help="clip length (default: the profile's)")
+    p.add_argument(
+        "--size", type=int, default=None, help="clip side in px (default: the profile's)"
+    )
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -156,11 +169,20 @@ def main() -> None:
     rows = []
     print(
         f"profile {args.profile}, batch {bs}, device {device}, threads {torch.get_num_threads()}, "
-        f"cpu bf16 {args.cpu_bf16}, channels-last {args.channels_last}"
+        f"cpu bf16 {args.cpu_bf16}, channels-last {args.channels_last}, "
+        f"clip {args.frames or prof.scale.frames} x {args.size or prof.scale.size} px"
     )
     for name in names:
         r = bench_model(
-            name, args.profile, bs, args.steps, device, args.cpu_bf16, args.channels_last
+            name,
+            args.profile,
+            bs,
+            args.steps,
+            device,
+            args.cpu_bf16,
+            args.channels_last,
+            frames=args.frames,
+            size=args.size,
         )
         mem = f"  peak {r['peak_mem_gib']:.2f} GiB" if "peak_mem_gib" in r else ""
         print(
