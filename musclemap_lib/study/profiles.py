@@ -353,8 +353,9 @@ PROFILES: dict[str, Profile] = {
                 # Swins' lr (trial of 2026-12-07 at 9475cc6, a fresh-clone `make reproduce` of both
                 # MViTv2-B rows at 6e-4; known val, 3e-4 in brackets): mvitv2_b_pt 94.5 [91.7]
                 # (new val 57.1 [57.4]; 0.5 points over its last 20 %), a gain of 14.1 [11.3];
-                # mvitv2_b from scratch 73.0 [80.4] (new val 49.8 [52.2]), so it keeps 3e-4, as the
-                # from-scratch Swins do: each row of a pair trains at the lr better on its known val.
+                # mvitv2_b from scratch 73.0 [80.4] (new val 49.8 [52.2]), so it keeps 3e-4, as
+                # the from-scratch Swins do: each row of a pair trains at the lr better on its
+                # known val.
                 "mvitv2_b_pt": {"lr": 6e-4},
             },
             bootstrap_n=200,
@@ -373,7 +374,10 @@ PROFILES: dict[str, Profile] = {
             # ended at 87.7 and 78.3 known val against 86.3 and 82.6 on two threads); each
             # record says how many threads it had.
             jobs=2,
-            note="reduced input and models; epochs per family; lr 3e-4 (Swin, MViTv2-B pt 6e-4); no dropout",
+            note=(
+                "reduced input and models; epochs per family; lr 3e-4 (Swin, MViTv2-B pt 6e-4); "
+                "no dropout"
+            ),
         ),
         # ASSUMPTION: 5 temporal test views (the released NUM_ENSEMBLE_VIEWS; the released test
         # loop actually scores one).
